@@ -1,0 +1,30 @@
+# The two commands a new user types: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DATA_DIR ?= ./var
+WORKERS ?= 1
+
+.PHONY: run test lint unit check clean
+
+$(BIN)/gramstack: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(BIN)/gramstack
+	$(BIN)/gramstack serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --workers $(WORKERS)
+
+lint: $(BIN)/gramstack
+	$(BIN)/ruff check gramstack tests bench
+	$(BIN)/ruff format --check gramstack tests bench
+	$(BIN)/mypy
+
+test: $(BIN)/gramstack lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache

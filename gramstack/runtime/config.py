@@ -1,0 +1,155 @@
+"""The one place that reads ``GRAMSTACK_*`` variables and the optional TOML file.
+
+Everything else receives a frozen :class:`Settings`; nothing reads the
+environment at import time, so a test can build as many differently
+configured apps in one process as it likes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "GRAMSTACK_"
+
+
+class ConfigError(ValueError):
+    """A setting is missing, malformed or out of range."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("./var")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    region: str = "local"
+    database_url: str = ""  # empty: SQLite in WAL mode under data_dir
+    cache_backend: str = "memory"
+    cache_max_bytes: int = 64 * 1024 * 1024
+    cache_ttl_s: int = 300
+    request_deadline_s: float = 12.0
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_image_pixels: int = 50_000_000
+    max_json_bytes: int = 64 * 1024
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    login_rate_per_minute: int = 30
+    signup_rate_per_minute: int = 10
+    job_poll_interval_s: float = 0.2
+    log_level: str = "info"
+    expose_backend_header: bool = False
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "gramstack.db"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def regional_dir(self) -> Path:
+        return self.data_dir / "regions"
+
+    @property
+    def metrics_dir(self) -> Path:
+        return self.data_dir / "metrics"
+
+    def describe(self) -> str:
+        """A one-line summary for the start/stop log lines (no secrets)."""
+        db = "sqlite" if not self.database_url else "postgresql"
+        return (
+            f"host={self.host} port={self.port} workers={self.workers} region={self.region} "
+            f"data_dir={self.data_dir} database={db} cache={self.cache_backend} "
+            f"deadline={self.request_deadline_s}s"
+        )
+
+
+def _coerce(name: str, raw: Any, target: Any) -> Any:
+    if isinstance(target, bool):
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{name}: expected a boolean, got {raw!r}")
+    try:
+        if isinstance(target, int):
+            return int(raw)
+        if isinstance(target, float):
+            return float(raw)
+        if isinstance(target, Path):
+            return Path(str(raw))
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    return str(raw)
+
+
+def _validate(settings: Settings) -> None:
+    checks = [
+        (1 <= settings.port <= 65535, "port must be 1..65535"),
+        (1 <= settings.workers <= 256, "workers must be 1..256"),
+        (settings.request_deadline_s > 0, "request_deadline_s must be positive"),
+        (settings.max_upload_bytes > 0, "max_upload_bytes must be positive"),
+        (settings.max_image_pixels > 0, "max_image_pixels must be positive"),
+        (settings.cache_backend in {"memory", "none"}, "cache_backend must be memory or none"),
+        (settings.region.isidentifier(), "region must be a simple name"),
+        (settings.argon2_memory_kib >= 8, "argon2_memory_kib must be >= 8"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build settings from defaults < TOML file < environment < explicit overrides.
+
+    The TOML file is named by ``GRAMSTACK_CONFIG``; its keys are the field names.
+    """
+    env = os.environ if environ is None else environ
+    known = {f.name: f for f in dataclasses.fields(Settings) if f.name != "extra"}
+    defaults = Settings()
+    values: dict[str, Any] = {}
+
+    config_path = env.get(ENV_PREFIX + "CONFIG")
+    if config_path:
+        try:
+            with open(config_path, "rb") as fh:
+                document = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read {config_path}: {exc}") from None
+        for key, raw in document.items():
+            if key not in known:
+                raise ConfigError(f"unknown setting {key!r} in {config_path}")
+            values[key] = raw
+
+    for key in known:
+        raw = env.get(ENV_PREFIX + key.upper())
+        if raw is not None:
+            values[key] = raw
+
+    for key, raw in (overrides or {}).items():
+        if key not in known:
+            raise ConfigError(f"unknown setting {key!r}")
+        if raw is not None:
+            values[key] = raw
+
+    coerced = {
+        key: _coerce(ENV_PREFIX + key.upper(), raw, getattr(defaults, key))
+        for key, raw in values.items()
+    }
+    settings = dataclasses.replace(defaults, **coerced)
+    _validate(settings)
+    return settings
