@@ -7,7 +7,7 @@ PORT ?= 8000
 DATA_DIR ?= ./var
 WORKERS ?= 1
 
-.PHONY: run test lint unit check clean
+.PHONY: run test test-deps lint clean
 
 $(BIN)/gramstack: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,12 @@ lint: $(BIN)/gramstack
 	$(BIN)/ruff format --check gramstack tests bench
 	$(BIN)/mypy
 
-test: $(BIN)/gramstack lint
+# System packages the suite runs for real: Chromium for the browser tests.
+test-deps:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: $(BIN)/gramstack test-deps lint
 	$(BIN)/pytest
 
 clean:

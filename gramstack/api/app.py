@@ -1,21 +1,101 @@
-"""The ASGI application: routes, middleware and the lifespan that opens the
-backends chosen by :func:`gramstack.runtime.wiring.open_services`."""
+"""The ASGI application: routes, middleware, error handlers, and the
+lifespan that opens this process's backends (after the prefork, so every
+worker has its own connections)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gramstack.api import errors
+from gramstack.api.deadline import DeadlineMiddleware
+from gramstack.api.metrics import MetricsMiddleware, metrics_endpoint
+from gramstack.api.openapi import openapi_document
+from gramstack.api.ratelimit import TokenBucketLimiter
+from gramstack.api.routes import API_ROUTES
+from gramstack.domain.backends import Backends
+from gramstack.domain.errors import DomainError
 from gramstack.runtime.config import Settings
+from gramstack.runtime.wiring import open_backends
+from gramstack.web.routes import web_routes
+
+log = logging.getLogger("gramstack.api")
+
+READY_TIMEOUT_S = 2.0
 
 
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+async def readyz(request: Request) -> Response:
+    b: Backends = request.app.state.backends
+    probes = {"database": b.store.db.ping(), "cache": b.cache.ping()}
+    for name, region in b.regions.items():
+        probes[f"region:{name}"] = region.ping()
+    checks: dict[str, str] = {}
+    for name, probe in probes.items():
+        try:
+            await asyncio.wait_for(probe, READY_TIMEOUT_S)
+            checks[name] = "ok"
+        except Exception as exc:
+            checks[name] = f"failing: {type(exc).__name__}"
+    if b.ids is None:
+        checks["id_shard"] = "failing: no lease"
+    failing = sorted(name for name, state in checks.items() if state != "ok")
+    if failing:
+        body = {
+            "error": {"code": "unavailable", "message": f"not ready: {', '.join(failing)}"},
+            "checks": checks,
+        }
+        return JSONResponse(body, status_code=503)
+    return JSONResponse({"status": "ok", "checks": checks})
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(openapi_document())
+
+
 def create_app(settings: Settings) -> Starlette:
-    app = Starlette(routes=[Route("/healthz", healthz)])
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_backends(settings) as running:
+            app.state.backends = running.backends
+            log.info("worker serving %s", settings.describe())
+            yield
+            log.info("worker shutting down")
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        *API_ROUTES,
+        *web_routes(),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(MetricsMiddleware),
+            Middleware(DeadlineMiddleware, seconds=settings.request_deadline_s),
+        ],
+        exception_handlers={
+            DomainError: errors.domain_error,
+            HTTPException: errors.http_error,
+            Exception: errors.unexpected_error,
+        },
+        lifespan=lifespan,
+    )
     app.state.settings = settings
+    app.state.login_limiter = TokenBucketLimiter(settings.login_rate_per_minute)
+    app.state.signup_limiter = TokenBucketLimiter(settings.signup_rate_per_minute)
     return app

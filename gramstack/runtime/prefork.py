@@ -50,6 +50,9 @@ class PreforkServer(BaseApplication):  # type: ignore[misc]
             "keepalive": 5,
             "loglevel": settings.log_level,
             "accesslog": None,
+            # One machine may run several servers (tests, regions): no shared
+            # control socket in $HOME.
+            "control_socket_disable": True,
             "pre_fork": _pre_fork,
             "post_fork": _post_fork,
             "child_exit": _child_exit,

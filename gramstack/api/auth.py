@@ -1,0 +1,75 @@
+"""Who is calling: a bearer token (API clients) or the session cookie (the
+web UI, where the token must stay out of reach of scripts).
+
+Cookie-authenticated requests that change state must echo the ``gs_csrf``
+cookie in ``X-CSRF-Token`` (double-submit): another site can make the
+browser send our cookies, but cannot read them to copy one into a header.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gramstack.domain import accounts
+from gramstack.domain.backends import Backends
+from gramstack.domain.errors import Forbidden, Unauthorized
+
+SESSION_COOKIE = "gs_session"
+CSRF_COOKIE = "gs_csrf"
+CSRF_HEADER = "x-csrf-token"
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def _backends(request: Request) -> Backends:
+    backends: Backends = request.app.state.backends
+    return backends
+
+
+def presented_token(request: Request) -> tuple[str | None, bool]:
+    """(token, came from the cookie)."""
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Authorization must be 'Bearer <token>'")
+        return token.strip(), False
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return (cookie, True) if cookie else (None, False)
+
+
+async def viewer(request: Request, *, required: bool) -> int | None:
+    """The caller's user ID; None for anonymous calls to public endpoints."""
+    token, from_cookie = presented_token(request)
+    if token is None:
+        if required:
+            raise Unauthorized("authentication required")
+        return None
+    try:
+        user_id = await accounts.authenticate(_backends(request), token)
+    except Unauthorized:
+        if from_cookie and not required:
+            return None  # a stale browser cookie on a public page
+        raise
+    if from_cookie and request.method not in _SAFE_METHODS:
+        expected = request.cookies.get(CSRF_COOKIE, "")
+        got = request.headers.get(CSRF_HEADER, "")
+        if not expected or not hmac.compare_digest(expected.encode(), got.encode()):
+            raise Forbidden("missing or wrong CSRF token")
+    request.state.token = token
+    return user_id
+
+
+def set_session_cookies(response: Response, token: str) -> None:
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", path="/")
+    response.set_cookie(
+        CSRF_COOKIE, secrets.token_urlsafe(32), httponly=False, samesite="strict", path="/"
+    )
+
+
+def clear_session_cookies(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    response.delete_cookie(CSRF_COOKIE, path="/", samesite="strict")

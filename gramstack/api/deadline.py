@@ -1,0 +1,43 @@
+"""Request deadline: a request still running after the deadline is
+cancelled and answered 504, so one slow backend cannot pile up work the
+client has already given up on."""
+
+from __future__ import annotations
+
+import asyncio
+
+from gramstack.api.errors import error_response
+from gramstack.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class DeadlineMiddleware:
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        deadline = asyncio.timeout(self.seconds)
+        try:
+            async with deadline:
+                await self.app(scope, receive, send_tracking)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            if started:
+                # Headers are gone already; all we can do is stop streaming.
+                return
+            response = error_response(
+                504, "timeout", f"the request took longer than {self.seconds:g} s"
+            )
+            await response(scope, receive, send)

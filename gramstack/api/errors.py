@@ -1,0 +1,82 @@
+"""The one table from domain error to HTTP status and code, and the
+handlers that make every error, ours or the framework's, the api.md shape."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from gramstack.domain import errors
+
+log = logging.getLogger("gramstack.api")
+
+# Most specific first: the first class in the error's MRO that is listed wins.
+ERROR_STATUS: dict[type[errors.DomainError], tuple[int, str]] = {
+    errors.InvalidCursor: (400, "invalid_cursor"),
+    errors.InvalidRequest: (400, "invalid_request"),
+    errors.Unauthorized: (401, "unauthorized"),
+    errors.Forbidden: (403, "forbidden"),
+    errors.NotFound: (404, "not_found"),
+    errors.UsernameTaken: (409, "username_taken"),
+    errors.Conflict: (409, "conflict"),
+    errors.TooLarge: (413, "too_large"),
+    errors.UnsupportedMediaType: (415, "unsupported_media_type"),
+    errors.ValidationFailed: (422, "validation_failed"),
+    errors.RateLimited: (429, "rate_limited"),
+    errors.Unavailable: (503, "unavailable"),
+    errors.DeadlineExceeded: (504, "timeout"),
+}
+
+_HTTP_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+    )
+
+
+def status_for(exc: errors.DomainError) -> tuple[int, str]:
+    for cls in type(exc).__mro__:
+        if cls in ERROR_STATUS:
+            return ERROR_STATUS[cls]
+    return 500, "internal_error"
+
+
+async def domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.DomainError)
+    status, code = status_for(exc)
+    headers = None
+    if isinstance(exc, errors.RateLimited):
+        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
+    if isinstance(exc, errors.Unauthorized):
+        headers = {"WWW-Authenticate": 'Bearer realm="gramstack"'}
+    return error_response(status, code, exc.message, headers)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "error")
+    message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    if exc.status_code == 404:
+        message = "no such resource"
+    return error_response(exc.status_code, code, message, dict(exc.headers or {}))
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "something went wrong on our side")

@@ -1,0 +1,78 @@
+"""Prometheus metrics for HTTP traffic, and the ``/metrics`` endpoint.
+
+With several worker processes each keeps its own samples in files under
+``PROMETHEUS_MULTIPROC_DIR`` (set by ``gramstack serve`` before anything
+imports prometheus_client); the endpoint merges them, so any worker can
+answer for all.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess as prom_multiprocess
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gramstack.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUESTS = Counter("gramstack_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "gramstack_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 12, 30),
+)
+IN_FLIGHT = Gauge(
+    "gramstack_http_requests_in_flight", "Requests being served", multiprocess_mode="livesum"
+)
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        started = time.perf_counter()
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        IN_FLIGHT.inc()
+        try:
+            await self.app(scope, receive, send_tracking)
+        finally:
+            IN_FLIGHT.dec()
+            route = scope.get("route")
+            # Label by route template, never the raw path: IDs would make
+            # the label set unbounded.
+            template = getattr(route, "path", None) or "unmatched"
+            method = scope["method"]
+            REQUESTS.labels(method, template, str(status)).inc()
+            LATENCY.labels(method, template).observe(time.perf_counter() - started)
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        prom_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        payload = generate_latest(registry)
+    else:
+        payload = generate_latest()
+    return Response(payload, media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,54 @@
+"""The ports a use case reaches, bundled once by the wiring function.
+
+Use cases are plain async functions taking this bundle first; they never
+learn which database, cache or blob store sits behind it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from gramstack.cache.ports import LeaseCache
+from gramstack.domain.ids import IdGenerator
+from gramstack.domain.passwords import Passwords
+from gramstack.media.images import ProcessedImage
+from gramstack.media.ports import BlobStore
+from gramstack.placement.ports import Placement
+from gramstack.regional.ports import RegionalStore
+from gramstack.storage.store import PrimaryStore
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class Limits:
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_image_pixels: int = 50_000_000
+    cache_ttl_s: int = 300
+
+
+@dataclass
+class Backends:
+    store: PrimaryStore
+    regions: Mapping[str, RegionalStore]
+    placement: Placement
+    cache: LeaseCache
+    blobs: BlobStore
+    process_image: Callable[[BinaryIO], ProcessedImage]  # CPU-bound; call off the loop
+    passwords: Passwords
+    limits: Limits = field(default_factory=Limits)
+    clock_ms: Callable[[], int] = wall_clock_ms
+    ids: IdGenerator | None = None  # set once this process holds an ID shard lease
+
+    def next_id(self) -> int:
+        if self.ids is None:
+            raise RuntimeError("no ID shard leased yet")
+        return self.ids.next_id()
+
+    async def region_for(self, user_id: int) -> RegionalStore:
+        return self.regions[await self.placement.region_of(user_id)]

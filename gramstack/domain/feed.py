@@ -1,0 +1,34 @@
+"""The home feed: read the caller's materialized timeline, hydrate, and drop
+what was deleted since it was fanned out."""
+
+from __future__ import annotations
+
+from gramstack.domain.backends import Backends
+from gramstack.domain.models import MediaView, Page, PageRequest
+from gramstack.domain.pagination import encode_cursor
+from gramstack.domain.views import media_views_by_id
+
+FEED = "feed"
+_MAX_SCANS = 5
+
+
+async def home_feed(b: Backends, viewer: int, page: PageRequest) -> Page[MediaView]:
+    region = await b.region_for(viewer)
+    items: list[MediaView] = []
+    after = page.after
+    # Timeline rows of deleted media are removed by a job; until it runs they
+    # are skipped here, so keep reading until the page is full.
+    for _ in range(_MAX_SCANS):
+        wanted = page.limit - len(items)
+        ids = await region.timeline_page(viewer, after, wanted + 1)
+        more = len(ids) > wanted
+        ids = ids[:wanted]
+        items.extend(await media_views_by_id(b, ids, viewer))
+        if ids:
+            after = ids[-1]
+        if not more or len(items) >= page.limit:
+            break
+    else:
+        more = True
+    cursor = encode_cursor(FEED, after) if more and after is not None else None
+    return Page(items, cursor)

@@ -1,0 +1,80 @@
+"""Posting, reading and deleting photos."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import BinaryIO
+
+from gramstack.domain import jobs
+from gramstack.domain.backends import Backends
+from gramstack.domain.errors import Forbidden, NotFound
+from gramstack.domain.models import MediaRecord, MediaView, Page, PageRequest
+from gramstack.domain.pagination import encode_cursor
+from gramstack.domain.validation import MAX_CAPTION, check_length
+from gramstack.domain.views import media_views, media_views_by_id, user_id_for
+
+USER_MEDIA = "media"
+THUMBNAIL = "thumb.jpg"
+STANDARD = "std.jpg"
+
+
+def blob_key(media_id: int, rendition: str) -> str:
+    return f"{media_id}/{rendition}"
+
+
+async def post_media(b: Backends, viewer: int, upload: BinaryIO, caption: str) -> MediaView:
+    check_length("caption", caption, MAX_CAPTION)
+    # Decoding and resizing is CPU work; Pillow releases the GIL for most of it.
+    image = await asyncio.to_thread(b.process_image, upload)
+    media_id = b.next_id()
+    await b.blobs.put(blob_key(media_id, THUMBNAIL), image.thumbnail)
+    await b.blobs.put(blob_key(media_id, STANDARD), image.standard)
+    record = MediaRecord(
+        id=media_id,
+        owner_id=viewer,
+        caption=caption,
+        width=image.width,
+        height=image.height,
+        created_at=b.clock_ms(),
+        like_count=0,
+        comment_count=0,
+    )
+    try:
+        await b.store.create_media(record, [jobs.fanout_media(b.next_id(), media_id, viewer)])
+    except BaseException:
+        await b.blobs.delete([blob_key(media_id, THUMBNAIL), blob_key(media_id, STANDARD)])
+        raise
+    # Followers get it through the queue; the author sees it at once.
+    region = await b.region_for(viewer)
+    await region.add_to_timelines([viewer], media_id, viewer)
+    return (await media_views(b, [record], viewer))[0]
+
+
+async def get_media(b: Backends, media_id: int, viewer: int | None) -> MediaView:
+    views = await media_views_by_id(b, [media_id], viewer)
+    if not views:
+        raise NotFound("media", media_id)
+    return views[0]
+
+
+async def delete_media(b: Backends, viewer: int, media_id: int) -> None:
+    found = await b.store.media([media_id], viewer=viewer)
+    if media_id not in found:
+        raise NotFound("media", media_id)
+    if found[media_id].owner_id != viewer:
+        raise Forbidden("only the owner can delete this media")
+    await b.store.delete_media(
+        media_id, b.clock_ms(), [jobs.media_removed(b.next_id(), media_id, viewer)]
+    )
+    await b.blobs.delete([blob_key(media_id, THUMBNAIL), blob_key(media_id, STANDARD)])
+
+
+async def user_media(
+    b: Backends, username: str, page: PageRequest, viewer: int | None
+) -> Page[MediaView]:
+    owner = await user_id_for(b, username)
+    records = await b.store.user_media_page(owner, page.after, page.limit + 1, viewer=viewer)
+    more = len(records) > page.limit
+    records = records[: page.limit]
+    cursor = encode_cursor(USER_MEDIA, records[-1].id) if more else None
+    return Page(await media_views(b, records, viewer), cursor)

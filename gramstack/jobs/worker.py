@@ -1,0 +1,80 @@
+"""The job worker: claims durable jobs from the primary store and runs their
+handlers. In the embedded default it runs inside every server process; it
+can also run alone (``gramstack worker``). Delivery is at least once: a job
+is deleted only after its handler returned, and a worker that dies holding
+a job lets its claim expire so another worker takes it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+
+from prometheus_client import Counter
+
+from gramstack.domain.backends import Backends
+from gramstack.domain.fanout import Handler
+from gramstack.storage.store import Job
+
+log = logging.getLogger("gramstack.jobs")
+
+JOBS_DONE = Counter("gramstack_jobs_total", "Jobs run, by kind and outcome", ["kind", "outcome"])
+
+CLAIM_MS = 60_000
+MAX_BACKOFF_MS = 300_000
+
+
+class JobWorker:
+    def __init__(
+        self, backends: Backends, handlers: Mapping[str, Handler], poll_interval_s: float
+    ) -> None:
+        self._b = backends
+        self._handlers = handlers
+        self._poll = poll_interval_s
+        self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Look for work now instead of at the next poll."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run_once(self) -> bool:
+        """Run one ready job; False when there was none."""
+        job = await self._b.store.claim_job(self._b.clock_ms(), CLAIM_MS)
+        if job is None:
+            return False
+        await self._run(job)
+        return True
+
+    async def _run(self, job: Job) -> None:
+        handler = self._handlers.get(job.kind)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for job kind {job.kind!r}")
+            await handler(self._b, job.payload)
+        except Exception as exc:
+            backoff = min(MAX_BACKOFF_MS, 1000 * 2 ** min(job.attempts, 20))
+            log.warning("job %s (%s) failed, attempt %s: %r", job.id, job.kind, job.attempts, exc)
+            await self._b.store.retry_job(job.id, self._b.clock_ms() + backoff, repr(exc))
+            JOBS_DONE.labels(job.kind, "retry").inc()
+        else:
+            await self._b.store.complete_job(job.id)
+            JOBS_DONE.labels(job.kind, "done").inc()
+
+    async def run(self) -> None:
+        log.info("job worker started poll_interval=%ss", self._poll)
+        while not self._stopping.is_set():
+            try:
+                while not self._stopping.is_set() and await self.run_once():
+                    pass
+            except Exception:
+                log.exception("job worker loop error")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll)
+        log.info("job worker stopped")

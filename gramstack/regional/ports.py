@@ -1,0 +1,45 @@
+"""Per-region materialized views: each user's home timeline and activity inbox.
+
+They are derived data (rebuildable from the primary store), written by the
+fan-out jobs and read on every feed or activity request, so they live in the
+region where the user is placed rather than in the primary database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from gramstack.domain.models import ActivityRecord
+
+
+class RegionalStore(Protocol):
+    async def add_to_timelines(
+        self, user_ids: Sequence[int], media_id: int, author_id: int
+    ) -> None: ...
+
+    async def add_many_to_timeline(self, user_id: int, entries: Sequence[tuple[int, int]]) -> None:
+        """``entries`` are (media ID, author ID)."""
+        ...
+
+    async def remove_author_from_timeline(self, user_id: int, author_id: int) -> None: ...
+
+    async def remove_media_from_timelines(self, media_id: int) -> None: ...
+
+    async def timeline_page(self, user_id: int, after: int | None, limit: int) -> list[int]:
+        """Media IDs, newest first, strictly older than ``after``."""
+        ...
+
+    async def add_activity(self, user_id: int, activity: ActivityRecord) -> None: ...
+
+    async def remove_activity(self, user_id: int, activity_id: int) -> None: ...
+
+    async def remove_activity_for_media(self, user_id: int, media_id: int) -> None: ...
+
+    async def activity_page(
+        self, user_id: int, after: int | None, limit: int
+    ) -> list[ActivityRecord]: ...
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,135 @@
+"""The one function that turns settings into backends.
+
+Everything the app runs on is chosen here from :class:`Settings`; the
+domain only ever sees the resulting :class:`Backends`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from gramstack.cache.memory import InProcessLeaseCache
+from gramstack.cache.ports import LeaseCache
+from gramstack.domain.backends import Backends, Limits
+from gramstack.domain.fanout import HANDLERS
+from gramstack.domain.ids import MAX_SHARD, IdGenerator
+from gramstack.domain.passwords import Passwords
+from gramstack.jobs.worker import JobWorker
+from gramstack.media.blobs import FilesystemBlobStore
+from gramstack.media.images import process_image
+from gramstack.placement.home import HomeRegionPlacement
+from gramstack.regional.sql import SqlRegionalStore
+from gramstack.runtime.config import Settings
+from gramstack.storage.schema import migrate
+from gramstack.storage.sqlite import SqliteDatabase
+from gramstack.storage.store import PrimaryStore
+
+log = logging.getLogger("gramstack.wiring")
+
+SHARD_LEASE_MS = 10 * 60 * 1000
+
+
+class _NoCache:
+    """``cache_backend = none``: every read goes to the store (for benchmarks)."""
+
+    async def get_or_load(self, key: str, loader: object, ttl_s: int) -> bytes | None:
+        return await loader()  # type: ignore[operator, no-any-return]
+
+    async def invalidate(self, keys: object) -> None:
+        return None
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+def _cache(settings: Settings) -> LeaseCache:
+    if settings.cache_backend == "none":
+        return _NoCache()
+    return InProcessLeaseCache(settings.cache_max_bytes)
+
+
+@dataclass
+class Running:
+    backends: Backends
+    worker: JobWorker
+
+
+async def _keep_shard_lease(b: Backends, shard: int, owner: str) -> None:
+    while True:
+        await asyncio.sleep(SHARD_LEASE_MS / 3000)
+        try:
+            held = await b.store.renew_id_shard(shard, owner, b.clock_ms(), SHARD_LEASE_MS)
+        except Exception:
+            log.exception("could not renew ID shard %s", shard)
+            continue
+        if not held:
+            # Someone else took the shard: minting more IDs could collide.
+            log.error("lost the lease on ID shard %s; refusing to mint IDs", shard)
+            b.ids = None
+            return
+
+
+@contextlib.asynccontextmanager
+async def open_backends(settings: Settings, *, run_jobs: bool = True) -> AsyncIterator[Running]:
+    """Open every backend for this process, and close them all on exit."""
+    primary = SqliteDatabase(settings.sqlite_path)
+    await primary.open()
+    await migrate(primary)
+    region_db = SqliteDatabase(settings.regional_dir / f"{settings.region}.db", readers=2)
+    await region_db.open()
+    region = SqlRegionalStore(settings.region, region_db)
+    await region.create_schema()
+
+    backends = Backends(
+        store=PrimaryStore(primary),
+        regions={settings.region: region},
+        placement=HomeRegionPlacement(settings.region),
+        cache=_cache(settings),
+        blobs=FilesystemBlobStore(settings.blob_dir),
+        process_image=functools.partial(process_image, max_pixels=settings.max_image_pixels),
+        passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
+        limits=Limits(
+            max_upload_bytes=settings.max_upload_bytes,
+            max_image_pixels=settings.max_image_pixels,
+            cache_ttl_s=settings.cache_ttl_s,
+        ),
+    )
+    owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    shard = await backends.store.lease_id_shard(
+        owner, backends.clock_ms(), SHARD_LEASE_MS, MAX_SHARD + 1
+    )
+    backends.ids = IdGenerator(shard)
+    worker = JobWorker(backends, HANDLERS, settings.job_poll_interval_s)
+    lease_task = asyncio.create_task(_keep_shard_lease(backends, shard, owner))
+    worker_task = asyncio.create_task(worker.run()) if run_jobs else None
+    log.info("backends open: %s id_shard=%s", settings.describe(), shard)
+    try:
+        yield Running(backends, worker)
+    finally:
+        lease_task.cancel()
+        worker.stop()
+        if worker_task is not None:
+            # Let a running job finish; it is safe to cut off, just slower.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(worker_task), 5)
+            worker_task.cancel()
+        await asyncio.gather(
+            lease_task, *([worker_task] if worker_task else []), return_exceptions=True
+        )
+        with contextlib.suppress(Exception):
+            await backends.store.release_id_shard(shard, owner)
+        await backends.cache.close()
+        await region.close()
+        await primary.close()
+        log.info("backends closed id_shard=%s", shard)

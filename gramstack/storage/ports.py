@@ -1,0 +1,45 @@
+"""The port every primary-SQL backend implements.
+
+SQL is written once, in PostgreSQL's ``$1`` placeholder style, against this
+small surface; the SQLite adapter rewrites placeholders, the PostgreSQL
+adapter passes them through. Reads and writes are asked for separately so a
+router can send reads to a follower and writes to the leader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Literal, Protocol
+
+Row = Mapping[str, Any]
+Dialect = Literal["sqlite", "postgres"]
+
+
+class Connection(Protocol):
+    async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None: ...
+
+    async def fetchval(self, sql: str, *args: Any) -> Any: ...
+
+    async def execute(self, sql: str, *args: Any) -> None: ...
+
+    async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None: ...
+
+
+class Database(Protocol):
+    dialect: Dialect
+
+    def read(self, *, for_user: int | None = None) -> AbstractAsyncContextManager[Connection]:
+        """A connection for reads; ``for_user`` lets a router keep that
+        user's reads on a node that has seen their last write."""
+        ...
+
+    def write(self, *, for_user: int | None = None) -> AbstractAsyncContextManager[Connection]:
+        """A connection inside a transaction on the leader, committed on exit."""
+        ...
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,60 @@
+"""Versioned schema migrations, shared by SQLite and PostgreSQL.
+
+Files in ``storage/sql`` are applied in name order, each in its own
+transaction, and recorded in ``schema_migrations``; running again applies
+only what is new, so ``gramstack migrate`` and server start-up can both call
+it safely.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from importlib import resources
+
+from gramstack.storage.ports import Database
+
+log = logging.getLogger("gramstack.migrate")
+
+
+def _migration_files() -> list[tuple[str, str]]:
+    folder = resources.files("gramstack.storage") / "sql"
+    files = sorted(
+        (entry.name, entry.read_text("utf-8"))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".sql")
+    )
+    return files
+
+
+def _statements(script: str) -> list[str]:
+    lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
+    return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
+
+
+async def migrate(db: Database) -> list[str]:
+    """Apply pending migrations; returns the versions applied now."""
+    async with db.write() as conn:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"
+        )
+    applied: list[str] = []
+    for name, script in _migration_files():
+        version = name.removesuffix(".sql")
+        async with db.write() as conn:
+            done = await conn.fetchval(
+                "SELECT version FROM schema_migrations WHERE version = $1", version
+            )
+            if done is not None:
+                continue
+            for statement in _statements(script):
+                await conn.execute(statement)
+            await conn.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                version,
+                int(time.time() * 1000),
+            )
+        applied.append(version)
+        log.info("applied migration %s", version)
+    return applied

@@ -1,0 +1,557 @@
+"""All primary-store SQL, written once for every backend behind ``Database``.
+
+Each write method is one transaction that changes the row, the counters
+that count it (``UPDATE … SET n = n + 1``, never ``COUNT(*)`` on read) and
+enqueues the follow-up jobs, so a crash can never leave a like without its
+count or a post without its fan-out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gramstack.domain.errors import NotFound
+from gramstack.domain.models import CommentRecord, MediaRecord, UserRecord
+from gramstack.storage.ports import Connection, Database, Row
+
+_USER_COLUMNS = (
+    "id, username, full_name, bio, created_at, follower_count, following_count, media_count"
+)
+_MEDIA_COLUMNS = "id, owner_id, caption, width, height, created_at, like_count, comment_count"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    kind: str
+    payload: Mapping[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    id: int
+    kind: str
+    payload: Mapping[str, Any]
+
+
+def _user(row: Row) -> UserRecord:
+    return UserRecord(**row)
+
+
+def _media(row: Row) -> MediaRecord:
+    return MediaRecord(**row)
+
+
+def _comment(row: Row) -> CommentRecord:
+    return CommentRecord(**row)
+
+
+def _in_list(ids: Sequence[int], start: int = 1) -> str:
+    return ", ".join(f"${i}" for i in range(start, start + len(ids)))
+
+
+async def _enqueue(conn: Connection, jobs: Iterable[NewJob], now: int) -> None:
+    rows = [(job.id, job.kind, json.dumps(job.payload), now) for job in jobs]
+    if rows:
+        await conn.executemany(
+            "INSERT INTO jobs (id, kind, payload, run_after) VALUES ($1, $2, $3, $4)", rows
+        )
+
+
+class PrimaryStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- ID shard leases -------------------------------------------------
+
+    async def lease_id_shard(self, owner: str, now: int, ttl_ms: int, shards: int) -> int:
+        """Take the lowest free (or expired) shard; raises if all are held."""
+        async with self.db.write() as conn:
+            rows = await conn.fetch(
+                "SELECT shard, owner, expires_at FROM id_shard_leases ORDER BY shard"
+            )
+            taken = {r["shard"] for r in rows if r["expires_at"] > now and r["owner"] != owner}
+            for shard in range(shards):
+                if shard not in taken:
+                    await conn.execute(
+                        "INSERT INTO id_shard_leases (shard, owner, expires_at)"
+                        " VALUES ($1, $2, $3) ON CONFLICT (shard) DO UPDATE"
+                        " SET owner = excluded.owner, expires_at = excluded.expires_at",
+                        shard,
+                        owner,
+                        now + ttl_ms,
+                    )
+                    return shard
+        raise RuntimeError("every ID shard is leased")
+
+    async def renew_id_shard(self, shard: int, owner: str, now: int, ttl_ms: int) -> bool:
+        async with self.db.write() as conn:
+            held = await conn.fetchval(
+                "UPDATE id_shard_leases SET expires_at = $3"
+                " WHERE shard = $1 AND owner = $2 RETURNING shard",
+                shard,
+                owner,
+                now + ttl_ms,
+            )
+        return held is not None
+
+    async def release_id_shard(self, shard: int, owner: str) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                "DELETE FROM id_shard_leases WHERE shard = $1 AND owner = $2", shard, owner
+            )
+
+    # -- accounts and sessions --------------------------------------------
+
+    async def create_user(
+        self, user_id: int, username: str, password_hash: str, full_name: str, now: int
+    ) -> UserRecord | None:
+        """The new user, or None when the username is taken."""
+        async with self.db.write(for_user=user_id) as conn:
+            row = await conn.fetchrow(
+                "INSERT INTO users (id, username, password_hash, full_name, created_at)"
+                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) DO NOTHING"
+                f" RETURNING {_USER_COLUMNS}",
+                user_id,
+                username,
+                password_hash,
+                full_name,
+                now,
+            )
+        return None if row is None else _user(row)
+
+    async def credentials(self, username: str) -> tuple[int, str] | None:
+        async with self.db.read() as conn:
+            row = await conn.fetchrow(
+                "SELECT id, password_hash FROM users WHERE username = $1", username
+            )
+        return None if row is None else (row["id"], row["password_hash"])
+
+    async def create_session(self, token_hash: str, user_id: int, now: int) -> None:
+        async with self.db.write(for_user=user_id) as conn:
+            await conn.execute(
+                "INSERT INTO sessions (token_hash, user_id, created_at) VALUES ($1, $2, $3)",
+                token_hash,
+                user_id,
+                now,
+            )
+
+    async def session_user(self, token_hash: str) -> int | None:
+        # Revocation must bite at once, so this always asks the leader's view.
+        async with self.db.write() as conn:
+            value = await conn.fetchval(
+                "SELECT user_id FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL",
+                token_hash,
+            )
+        return None if value is None else int(value)
+
+    async def revoke_session(self, token_hash: str, now: int) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                "UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
+                token_hash,
+                now,
+            )
+
+    # -- users ---------------------------------------------------------------
+
+    async def user_id_by_username(self, username: str) -> int | None:
+        async with self.db.read() as conn:
+            value = await conn.fetchval("SELECT id FROM users WHERE username = $1", username)
+        return None if value is None else int(value)
+
+    async def users(
+        self, ids: Sequence[int], *, viewer: int | None = None
+    ) -> dict[int, UserRecord]:
+        unique = list(dict.fromkeys(ids))
+        if not unique:
+            return {}
+        async with self.db.read(for_user=viewer) as conn:
+            rows = await conn.fetch(
+                f"SELECT {_USER_COLUMNS} FROM users WHERE id IN ({_in_list(unique)})", *unique
+            )
+        return {row["id"]: _user(row) for row in rows}
+
+    async def update_profile(
+        self, user_id: int, full_name: str | None, bio: str | None
+    ) -> UserRecord:
+        async with self.db.write(for_user=user_id) as conn:
+            row = await conn.fetchrow(
+                "UPDATE users SET full_name = COALESCE($2, full_name), bio = COALESCE($3, bio)"
+                f" WHERE id = $1 RETURNING {_USER_COLUMNS}",
+                user_id,
+                full_name,
+                bio,
+            )
+        if row is None:
+            raise NotFound("user", user_id)
+        return _user(row)
+
+    # -- follows -------------------------------------------------------------
+
+    async def follow(
+        self, follow_id: int, follower: int, followee: int, now: int, jobs: Sequence[NewJob]
+    ) -> bool:
+        """True when the follow is new; counters and jobs only then."""
+        async with self.db.write(for_user=follower) as conn:
+            created = await conn.fetchval(
+                "INSERT INTO follows (id, follower_id, followee_id, created_at)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT (follower_id, followee_id) DO NOTHING"
+                " RETURNING id",
+                follow_id,
+                follower,
+                followee,
+                now,
+            )
+            if created is None:
+                return False
+            await conn.execute(
+                "UPDATE users SET following_count = following_count + 1 WHERE id = $1", follower
+            )
+            await conn.execute(
+                "UPDATE users SET follower_count = follower_count + 1 WHERE id = $1", followee
+            )
+            await _enqueue(conn, jobs, now)
+        return True
+
+    async def unfollow(self, follower: int, followee: int, now: int, jobs_for: Any) -> int | None:
+        """The removed follow's ID (None if there was none); ``jobs_for(follow_id)``
+        names the jobs to enqueue with the removal."""
+        async with self.db.write(for_user=follower) as conn:
+            follow_id = await conn.fetchval(
+                "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2 RETURNING id",
+                follower,
+                followee,
+            )
+            if follow_id is None:
+                return None
+            await conn.execute(
+                "UPDATE users SET following_count = following_count - 1 WHERE id = $1", follower
+            )
+            await conn.execute(
+                "UPDATE users SET follower_count = follower_count - 1 WHERE id = $1", followee
+            )
+            await _enqueue(conn, jobs_for(int(follow_id)), now)
+        return int(follow_id)
+
+    async def followed_among(self, viewer: int, candidates: Sequence[int]) -> set[int]:
+        unique = list(dict.fromkeys(candidates))
+        if not unique:
+            return set()
+        async with self.db.read(for_user=viewer) as conn:
+            rows = await conn.fetch(
+                "SELECT followee_id FROM follows WHERE follower_id = $1"
+                f" AND followee_id IN ({_in_list(unique, 2)})",
+                viewer,
+                *unique,
+            )
+        return {row["followee_id"] for row in rows}
+
+    async def followers_page(
+        self, user_id: int, after: int | None, limit: int, *, viewer: int | None = None
+    ) -> list[tuple[int, int]]:
+        """(follow ID, follower ID), newest follow first."""
+        return await self._edge_page("follower_id", "followee_id", user_id, after, limit, viewer)
+
+    async def following_page(
+        self, user_id: int, after: int | None, limit: int, *, viewer: int | None = None
+    ) -> list[tuple[int, int]]:
+        return await self._edge_page("followee_id", "follower_id", user_id, after, limit, viewer)
+
+    async def _edge_page(
+        self,
+        select: str,
+        match: str,
+        user_id: int,
+        after: int | None,
+        limit: int,
+        viewer: int | None,
+    ) -> list[tuple[int, int]]:
+        async with self.db.read(for_user=viewer) as conn:
+            rows = await conn.fetch(
+                f"SELECT id, {select} AS other FROM follows WHERE {match} = $1"
+                " AND id < $2 ORDER BY id DESC LIMIT $3",
+                user_id,
+                _before(after),
+                limit,
+            )
+        return [(row["id"], row["other"]) for row in rows]
+
+    async def follower_ids_after(self, user_id: int, after: int, limit: int) -> list[int]:
+        """Follower IDs in ascending order, for fan-out batches."""
+        async with self.db.read() as conn:
+            rows = await conn.fetch(
+                "SELECT follower_id FROM follows WHERE followee_id = $1 AND follower_id > $2"
+                " ORDER BY follower_id LIMIT $3",
+                user_id,
+                after,
+                limit,
+            )
+        return [row["follower_id"] for row in rows]
+
+    # -- media ---------------------------------------------------------------
+
+    async def create_media(self, media: MediaRecord, jobs: Sequence[NewJob]) -> MediaRecord:
+        async with self.db.write(for_user=media.owner_id) as conn:
+            await conn.execute(
+                "INSERT INTO media (id, owner_id, caption, width, height, created_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6)",
+                media.id,
+                media.owner_id,
+                media.caption,
+                media.width,
+                media.height,
+                media.created_at,
+            )
+            await conn.execute(
+                "UPDATE users SET media_count = media_count + 1 WHERE id = $1", media.owner_id
+            )
+            await _enqueue(conn, jobs, media.created_at)
+        return media
+
+    async def media(
+        self, ids: Sequence[int], *, viewer: int | None = None
+    ) -> dict[int, MediaRecord]:
+        unique = list(dict.fromkeys(ids))
+        if not unique:
+            return {}
+        async with self.db.read(for_user=viewer) as conn:
+            rows = await conn.fetch(
+                f"SELECT {_MEDIA_COLUMNS} FROM media WHERE id IN ({_in_list(unique)})", *unique
+            )
+        return {row["id"]: _media(row) for row in rows}
+
+    async def delete_media(self, media_id: int, now: int, jobs: Sequence[NewJob]) -> None:
+        async with self.db.write() as conn:
+            owner = await conn.fetchval(
+                "DELETE FROM media WHERE id = $1 RETURNING owner_id", media_id
+            )
+            if owner is None:
+                raise NotFound("media", media_id)
+            await conn.execute(
+                "UPDATE users SET media_count = media_count - 1 WHERE id = $1", owner
+            )
+            await conn.execute("DELETE FROM likes WHERE media_id = $1", media_id)
+            await conn.execute("DELETE FROM comments WHERE media_id = $1", media_id)
+            await _enqueue(conn, jobs, now)
+
+    async def user_media_page(
+        self, owner: int, after: int | None, limit: int, *, viewer: int | None = None
+    ) -> list[MediaRecord]:
+        async with self.db.read(for_user=viewer) as conn:
+            rows = await conn.fetch(
+                f"SELECT {_MEDIA_COLUMNS} FROM media WHERE owner_id = $1 AND id < $2"
+                " ORDER BY id DESC LIMIT $3",
+                owner,
+                _before(after),
+                limit,
+            )
+        return [_media(row) for row in rows]
+
+    # -- likes ---------------------------------------------------------------
+
+    async def like(
+        self, like_id: int, media_id: int, user_id: int, now: int, jobs_for: Any
+    ) -> tuple[bool, int, int]:
+        """(created, like_count, owner_id); ``jobs_for(owner_id)`` names the jobs
+        to enqueue when the like is new."""
+        async with self.db.write(for_user=user_id) as conn:
+            created = await conn.fetchval(
+                "INSERT INTO likes (id, media_id, user_id, created_at) VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT (media_id, user_id) DO NOTHING RETURNING id",
+                like_id,
+                media_id,
+                user_id,
+                now,
+            )
+            if created is not None:
+                row = await conn.fetchrow(
+                    "UPDATE media SET like_count = like_count + 1 WHERE id = $1"
+                    " RETURNING like_count, owner_id",
+                    media_id,
+                )
+            else:
+                row = await conn.fetchrow(
+                    "SELECT like_count, owner_id FROM media WHERE id = $1", media_id
+                )
+            if row is None:
+                raise NotFound("media", media_id)
+            if created is not None:
+                await _enqueue(conn, jobs_for(int(row["owner_id"])), now)
+        return created is not None, int(row["like_count"]), int(row["owner_id"])
+
+    async def unlike(
+        self, media_id: int, user_id: int, now: int, jobs_for: Any
+    ) -> tuple[bool, int]:
+        async with self.db.write(for_user=user_id) as conn:
+            like_id = await conn.fetchval(
+                "DELETE FROM likes WHERE media_id = $1 AND user_id = $2 RETURNING id",
+                media_id,
+                user_id,
+            )
+            if like_id is not None:
+                row = await conn.fetchrow(
+                    "UPDATE media SET like_count = like_count - 1 WHERE id = $1"
+                    " RETURNING like_count, owner_id",
+                    media_id,
+                )
+            else:
+                row = await conn.fetchrow(
+                    "SELECT like_count, owner_id FROM media WHERE id = $1", media_id
+                )
+            if row is None:
+                raise NotFound("media", media_id)
+            if like_id is not None:
+                await _enqueue(conn, jobs_for(int(row["owner_id"]), int(like_id)), now)
+        return like_id is not None, int(row["like_count"])
+
+    async def liked_among(self, viewer: int, media_ids: Sequence[int]) -> set[int]:
+        unique = list(dict.fromkeys(media_ids))
+        if not unique:
+            return set()
+        async with self.db.read(for_user=viewer) as conn:
+            rows = await conn.fetch(
+                "SELECT media_id FROM likes WHERE user_id = $1"
+                f" AND media_id IN ({_in_list(unique, 2)})",
+                viewer,
+                *unique,
+            )
+        return {row["media_id"] for row in rows}
+
+    async def likers_page(
+        self, media_id: int, after: int | None, limit: int, *, viewer: int | None = None
+    ) -> list[tuple[int, int]]:
+        """(like ID, user ID), newest like first."""
+        async with self.db.read(for_user=viewer) as conn:
+            rows = await conn.fetch(
+                "SELECT id, user_id FROM likes WHERE media_id = $1 AND id < $2"
+                " ORDER BY id DESC LIMIT $3",
+                media_id,
+                _before(after),
+                limit,
+            )
+        return [(row["id"], row["user_id"]) for row in rows]
+
+    # -- comments ------------------------------------------------------------
+
+    async def add_comment(self, comment: CommentRecord, jobs_for: Any) -> int:
+        """Store the comment; returns the media owner's ID."""
+        async with self.db.write(for_user=comment.author_id) as conn:
+            owner = await conn.fetchval(
+                "UPDATE media SET comment_count = comment_count + 1 WHERE id = $1"
+                " RETURNING owner_id",
+                comment.media_id,
+            )
+            if owner is None:
+                raise NotFound("media", comment.media_id)
+            await conn.execute(
+                "INSERT INTO comments (id, media_id, author_id, text, created_at)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                comment.id,
+                comment.media_id,
+                comment.author_id,
+                comment.text,
+                comment.created_at,
+            )
+            await _enqueue(conn, jobs_for(int(owner)), comment.created_at)
+        return int(owner)
+
+    async def comment_with_owner(self, comment_id: int) -> tuple[CommentRecord, int] | None:
+        """The comment and its media's owner, read on the leader (it guards a delete)."""
+        async with self.db.write() as conn:
+            row = await conn.fetchrow(
+                "SELECT c.id, c.media_id, c.author_id, c.text, c.created_at, m.owner_id"
+                " FROM comments c JOIN media m ON m.id = c.media_id WHERE c.id = $1",
+                comment_id,
+            )
+        if row is None:
+            return None
+        fields = dict(row)
+        owner = fields.pop("owner_id")
+        return _comment(fields), int(owner)
+
+    async def delete_comment(self, comment_id: int, now: int, jobs: Sequence[NewJob]) -> bool:
+        async with self.db.write() as conn:
+            media_id = await conn.fetchval(
+                "DELETE FROM comments WHERE id = $1 RETURNING media_id", comment_id
+            )
+            if media_id is None:
+                return False
+            await conn.execute(
+                "UPDATE media SET comment_count = comment_count - 1 WHERE id = $1", media_id
+            )
+            await _enqueue(conn, jobs, now)
+        return True
+
+    async def comments_page(
+        self, media_id: int, after: int | None, limit: int, *, viewer: int | None = None
+    ) -> list[CommentRecord]:
+        """Oldest first."""
+        async with self.db.read(for_user=viewer) as conn:
+            rows = await conn.fetch(
+                "SELECT id, media_id, author_id, text, created_at FROM comments"
+                " WHERE media_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+                media_id,
+                after if after is not None else -1,
+                limit,
+            )
+        return [_comment(row) for row in rows]
+
+    # -- jobs ----------------------------------------------------------------
+
+    async def enqueue(self, jobs: Sequence[NewJob], now: int) -> None:
+        async with self.db.write() as conn:
+            await _enqueue(conn, jobs, now)
+
+    async def claim_job(self, now: int, lease_ms: int) -> Job | None:
+        """Take the oldest ready job for ``lease_ms``; a worker that dies
+        holding it lets the lease run out and another worker retries."""
+        lock = " FOR UPDATE SKIP LOCKED" if self.db.dialect == "postgres" else ""
+        async with self.db.write() as conn:
+            row = await conn.fetchrow(
+                "SELECT id FROM jobs WHERE run_after <= $1 AND claimed_until <= $1"
+                f" ORDER BY run_after, id LIMIT 1{lock}",
+                now,
+            )
+            if row is None:
+                return None
+            claimed = await conn.fetchrow(
+                "UPDATE jobs SET claimed_until = $2, attempts = attempts + 1 WHERE id = $1"
+                " RETURNING id, kind, payload, attempts",
+                row["id"],
+                now + lease_ms,
+            )
+        if claimed is None:
+            return None
+        return Job(
+            id=claimed["id"],
+            kind=claimed["kind"],
+            payload=json.loads(claimed["payload"]),
+            attempts=claimed["attempts"],
+        )
+
+    async def complete_job(self, job_id: int) -> None:
+        async with self.db.write() as conn:
+            await conn.execute("DELETE FROM jobs WHERE id = $1", job_id)
+
+    async def retry_job(self, job_id: int, run_after: int, error: str) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                "UPDATE jobs SET run_after = $2, claimed_until = 0, last_error = $3 WHERE id = $1",
+                job_id,
+                run_after,
+                error[:2000],
+            )
+
+    async def pending_jobs(self) -> int:
+        async with self.db.read() as conn:
+            return int(await conn.fetchval("SELECT COUNT(*) FROM jobs"))
+
+
+def _before(after: int | None) -> int:
+    """Upper bound for newest-first pages: everything when there is no cursor."""
+    return after if after is not None else (1 << 63) - 1
