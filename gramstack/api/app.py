@@ -20,7 +20,6 @@ from gramstack.api import errors
 from gramstack.api.deadline import DeadlineMiddleware
 from gramstack.api.metrics import MetricsMiddleware, metrics_endpoint
 from gramstack.api.openapi import openapi_document
-from gramstack.api.ratelimit import TokenBucketLimiter
 from gramstack.api.routes import API_ROUTES
 from gramstack.domain.backends import Backends
 from gramstack.domain.errors import DomainError
@@ -96,6 +95,4 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.login_limiter = TokenBucketLimiter(settings.login_rate_per_minute)
-    app.state.signup_limiter = TokenBucketLimiter(settings.signup_rate_per_minute)
     return app

@@ -1,6 +1,10 @@
 """Who is calling: a bearer token (API clients) or the session cookie (the
 web UI, where the token must stay out of reach of scripts).
 
+The cookie is set only when sign-up or log-in asks for it with
+``X-Session-Cookie: 1``: API clients that keep cookies (most HTTP
+libraries do) would otherwise switch to cookie auth without knowing.
+
 Cookie-authenticated requests that change state must echo the ``gs_csrf``
 cookie in ``X-CSRF-Token`` (double-submit): another site can make the
 browser send our cookies, but cannot read them to copy one into a header.
@@ -21,6 +25,7 @@ from gramstack.domain.errors import Forbidden, Unauthorized
 SESSION_COOKIE = "gs_session"
 CSRF_COOKIE = "gs_csrf"
 CSRF_HEADER = "x-csrf-token"
+COOKIE_OPT_IN_HEADER = "x-session-cookie"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -61,6 +66,10 @@ async def viewer(request: Request, *, required: bool) -> int | None:
             raise Forbidden("missing or wrong CSRF token")
     request.state.token = token
     return user_id
+
+
+def wants_session_cookie(request: Request) -> bool:
+    return request.headers.get(COOKIE_OPT_IN_HEADER, "").strip().lower() in {"1", "true"}
 
 
 def set_session_cookies(response: Response, token: str) -> None:

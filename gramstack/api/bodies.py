@@ -49,7 +49,7 @@ async def json_object(
     raw = await read_limited(request, limit)
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidRequest("body is not valid JSON") from None
     if not isinstance(data, dict):
         raise InvalidRequest("body must be a JSON object")

@@ -20,7 +20,16 @@ from gramstack.api.serializers import (
     user_json,
     user_view_json,
 )
-from gramstack.domain import accounts, activity, comments, feed, graph, likes, media
+from gramstack.domain import (
+    accounts,
+    activity,
+    comments,
+    feed,
+    graph,
+    likes,
+    media,
+    ratelimits,
+)
 from gramstack.domain.backends import Backends
 from gramstack.domain.errors import InvalidRequest, NotFound, TooLarge
 from gramstack.domain.models import PageRequest
@@ -53,14 +62,16 @@ def _client(request: Request) -> str:
 # -- accounts and sessions ----------------------------------------------------
 
 
-def _session_response(grant: accounts.SessionGrant) -> Response:
+def _session_response(request: Request, grant: accounts.SessionGrant) -> Response:
     response = JSONResponse({"user": user_json(grant.user), "token": grant.token}, 201)
-    auth.set_session_cookies(response, grant.token)
+    if auth.wants_session_cookie(request):
+        auth.set_session_cookies(response, grant.token)
     return response
 
 
 async def create_account(request: Request) -> Response:
-    request.app.state.signup_limiter.check(_client(request))
+    signup_rate: int = request.app.state.settings.signup_rate_per_minute
+    await ratelimits.spend(_b(request), f"signup:{_client(request)}", signup_rate)
     body = await json_object(
         request,
         _json_limit(request),
@@ -70,16 +81,17 @@ async def create_account(request: Request) -> Response:
     grant = await accounts.sign_up(
         _b(request), body["username"], body["password"], body.get("full_name", "")
     )
-    return _session_response(grant)
+    return _session_response(request, grant)
 
 
 async def create_session(request: Request) -> Response:
-    request.app.state.login_limiter.check(_client(request))
+    login_rate: int = request.app.state.settings.login_rate_per_minute
+    await ratelimits.spend(_b(request), f"login:{_client(request)}", login_rate)
     body = await json_object(
         request, _json_limit(request), required={"username": str, "password": str}
     )
     grant = await accounts.log_in(_b(request), body["username"], body["password"])
-    return _session_response(grant)
+    return _session_response(request, grant)
 
 
 async def delete_session(request: Request) -> Response:
@@ -195,7 +207,7 @@ async def post_media(request: Request) -> Response:
 
 
 async def media_item(request: Request) -> Response:
-    media_id = path_id(request, "media_id", "media")
+    media_id = path_id(request, "id", "media")
     if request.method == "DELETE":
         viewer = await auth.viewer(request, required=True)
         assert viewer is not None
@@ -206,7 +218,7 @@ async def media_item(request: Request) -> Response:
 
 
 async def like(request: Request) -> Response:
-    media_id = path_id(request, "media_id", "media")
+    media_id = path_id(request, "id", "media")
     viewer = await auth.viewer(request, required=True)
     assert viewer is not None
     if request.method == "PUT":
@@ -217,14 +229,14 @@ async def like(request: Request) -> Response:
 
 
 async def likers(request: Request) -> Response:
-    media_id = path_id(request, "media_id", "media")
+    media_id = path_id(request, "id", "media")
     viewer = await auth.viewer(request, required=False)
     page = await likes.likers(_b(request), media_id, _page(request, likes.LIKERS), viewer)
     return JSONResponse(page_json(page, user_view_json))
 
 
 async def media_comments(request: Request) -> Response:
-    media_id = path_id(request, "media_id", "media")
+    media_id = path_id(request, "id", "media")
     if request.method == "POST":
         viewer = await auth.viewer(request, required=True)
         assert viewer is not None
@@ -239,7 +251,7 @@ async def media_comments(request: Request) -> Response:
 
 
 async def delete_comment(request: Request) -> Response:
-    comment_id = path_id(request, "comment_id", "comment")
+    comment_id = path_id(request, "id", "comment")
     viewer = await auth.viewer(request, required=True)
     assert viewer is not None
     await comments.delete_comment(_b(request), viewer, comment_id)
@@ -269,7 +281,7 @@ _RENDITIONS = {media.THUMBNAIL, media.STANDARD}
 
 
 async def image(request: Request) -> Response:
-    media_id = path_id(request, "media_id", "media")
+    media_id = path_id(request, "id", "media")
     rendition = request.path_params["rendition"]
     if rendition not in _RENDITIONS:
         raise NotFound("image", rendition)
@@ -293,12 +305,12 @@ API_ROUTES = [
     Route(f"{V1}/users/{{username}}/following", following, methods=["GET"]),
     Route(f"{V1}/users/{{username}}/media", user_media, methods=["GET"]),
     Route(f"{V1}/media", post_media, methods=["POST"]),
-    Route(f"{V1}/media/{{media_id}}", media_item, methods=["GET", "DELETE"]),
-    Route(f"{V1}/media/{{media_id}}/like", like, methods=["PUT", "DELETE"]),
-    Route(f"{V1}/media/{{media_id}}/likers", likers, methods=["GET"]),
-    Route(f"{V1}/media/{{media_id}}/comments", media_comments, methods=["GET", "POST"]),
-    Route(f"{V1}/comments/{{comment_id}}", delete_comment, methods=["DELETE"]),
+    Route(f"{V1}/media/{{id}}", media_item, methods=["GET", "DELETE"]),
+    Route(f"{V1}/media/{{id}}/like", like, methods=["PUT", "DELETE"]),
+    Route(f"{V1}/media/{{id}}/likers", likers, methods=["GET"]),
+    Route(f"{V1}/media/{{id}}/comments", media_comments, methods=["GET", "POST"]),
+    Route(f"{V1}/comments/{{id}}", delete_comment, methods=["DELETE"]),
     Route(f"{V1}/feed", home_feed, methods=["GET"]),
     Route(f"{V1}/activity", activity_inbox, methods=["GET"]),
-    Route("/media/{media_id}/{rendition}", image, methods=["GET"]),
+    Route("/media/{id}/{rendition}", image, methods=["GET"]),
 ]

@@ -105,6 +105,35 @@ class PrimaryStore:
                 "DELETE FROM id_shard_leases WHERE shard = $1 AND owner = $2", shard, owner
             )
 
+    # -- rate limits -------------------------------------------------------
+
+    async def take_token(self, bucket: str, capacity: float, per_ms: float, now: int) -> float:
+        """Spend one token of ``bucket``; returns 0 on success, else the
+        milliseconds until a token will be there."""
+        lock = " FOR UPDATE" if self.db.dialect == "postgres" else ""
+        async with self.db.write() as conn:
+            row = await conn.fetchrow(
+                f"SELECT tokens, updated_at FROM rate_limits WHERE bucket = $1{lock}", bucket
+            )
+            tokens = capacity
+            if row is not None:
+                elapsed = max(0, now - int(row["updated_at"]))
+                tokens = min(capacity, float(row["tokens"]) + elapsed * per_ms)
+            wait = 0.0 if tokens >= 1 else (1 - tokens) / per_ms
+            await conn.execute(
+                "INSERT INTO rate_limits (bucket, tokens, updated_at) VALUES ($1, $2, $3)"
+                " ON CONFLICT (bucket) DO UPDATE"
+                " SET tokens = excluded.tokens, updated_at = excluded.updated_at",
+                bucket,
+                tokens - 1 if wait == 0 else tokens,
+                now,
+            )
+        return wait
+
+    async def forget_idle_buckets(self, older_than: int) -> None:
+        async with self.db.write() as conn:
+            await conn.execute("DELETE FROM rate_limits WHERE updated_at < $1", older_than)
+
     # -- accounts and sessions --------------------------------------------
 
     async def create_user(

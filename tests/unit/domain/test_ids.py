@@ -30,9 +30,7 @@ def test_compose_and_parts_round_trip(ms: int, shard: int, seq: int) -> None:
 
 
 @given(times, times, shards, shards, sequences, sequences)
-def test_ids_sort_by_time_first(
-    t1: int, t2: int, s1: int, s2: int, q1: int, q2: int
-) -> None:
+def test_ids_sort_by_time_first(t1: int, t2: int, s1: int, s2: int, q1: int, q2: int) -> None:
     if t1 < t2:
         assert compose_id(t1, s1, q1) < compose_id(t2, s2, q2)
 

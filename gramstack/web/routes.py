@@ -1,0 +1,167 @@
+"""Web UI pages.
+
+The pages are shells: the server renders layout and navigation only, and a
+little JavaScript fills them from the public API under ``/api/v1`` with the
+session cookie. No user data passes through the templates except the path
+parameter a page is about, which Jinja escapes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from gramstack.types import ASGIApp, Message, Receive, Scope, Send
+
+_HERE = Path(__file__).parent
+_STATIC_DIR = _HERE / "static"
+_TEMPLATE_DIR = _HERE / "templates"
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' blob: data:; script-src 'self'; style-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+SECURITY_HEADERS: dict[str, str] = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=()",
+}
+
+_USERNAME = re.compile(r"[A-Za-z0-9._]{1,30}")
+_MEDIA_ID = re.compile(r"[0-9]{1,20}")
+_SESSION_COOKIE = "gs_session"
+
+
+class _SecureHeaders:
+    """Adds the security headers to every response of the wrapped app, and a
+    long cache lifetime to static files requested with a version query."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        versioned = b"v=" in scope.get("query_string", b"")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if k.decode("latin-1").lower() not in SECURITY_HEADERS
+                ]
+                headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+                if message["status"] == 200 and versioned:
+                    cache = b"public, max-age=31536000, immutable"
+                    headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
+                    headers.append((b"cache-control", cache))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _asset_versions() -> dict[str, str]:
+    return {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        for path in sorted(_STATIC_DIR.iterdir())
+        if path.is_file()
+    }
+
+
+def _make_templates() -> Jinja2Templates:
+    versions = _asset_versions()
+
+    def static_url(name: str) -> str:
+        return f"/static/{name}?v={versions[name]}"
+
+    env = Environment(
+        loader=FileSystemLoader(_TEMPLATE_DIR),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["static_url"] = static_url
+    return Jinja2Templates(env=env)
+
+
+class _Pages:
+    def __init__(self, templates: Jinja2Templates) -> None:
+        self.templates = templates
+
+    def render(
+        self, request: Request, template: str, page: str, status_code: int = 200, **context: Any
+    ) -> Response:
+        context.update(
+            page=page,
+            # A hint only, so the navigation does not flash; the scripts ask
+            # GET /api/v1/me who is really signed in.
+            signed_in_hint=_SESSION_COOKIE in request.cookies,
+        )
+        response = self.templates.TemplateResponse(
+            request, template, context, status_code=status_code
+        )
+        response.headers.update(SECURITY_HEADERS)
+        response.headers["cache-control"] = "no-cache"
+        return response
+
+    def not_found(self, request: Request) -> Response:
+        return self.render(request, "not_found.html", "not-found", status_code=404)
+
+    async def home(self, request: Request) -> Response:
+        return self.render(request, "home.html", "home")
+
+    async def signup(self, request: Request) -> Response:
+        return self.render(request, "signup.html", "signup")
+
+    async def login(self, request: Request) -> Response:
+        return self.render(request, "login.html", "login")
+
+    async def new_post(self, request: Request) -> Response:
+        return self.render(request, "new.html", "new")
+
+    async def activity(self, request: Request) -> Response:
+        return self.render(request, "activity.html", "activity")
+
+    async def profile(self, request: Request) -> Response:
+        username = request.path_params["username"]
+        if not _USERNAME.fullmatch(username):
+            return self.not_found(request)
+        return self.render(request, "profile.html", "profile", username=username.lower())
+
+    async def photo(self, request: Request) -> Response:
+        media_id = request.path_params["media_id"]
+        if not _MEDIA_ID.fullmatch(media_id):
+            return self.not_found(request)
+        return self.render(request, "photo.html", "photo", media_id=media_id)
+
+
+def web_routes() -> list[BaseRoute]:
+    pages = _Pages(_make_templates())
+    static = StaticFiles(directory=_STATIC_DIR)
+    return [
+        Route("/", pages.home, name="web:home"),
+        Route("/signup", pages.signup, name="web:signup"),
+        Route("/login", pages.login, name="web:login"),
+        Route("/new", pages.new_post, name="web:new"),
+        Route("/activity", pages.activity, name="web:activity"),
+        Route("/u/{username}", pages.profile, name="web:profile"),
+        Route("/p/{media_id}", pages.photo, name="web:photo"),
+        Mount("/static", app=GZipMiddleware(_SecureHeaders(static)), name="static"),
+    ]

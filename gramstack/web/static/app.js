@@ -1,0 +1,574 @@
+// gramstack UI core: API client, DOM helpers and shared widgets.
+// User text only ever reaches the page through textContent / DOM properties.
+(function () {
+  "use strict";
+
+  const GS = (window.GS = {});
+
+  // ---------------------------------------------------------------- API
+
+  function csrfToken() {
+    const match = document.cookie.match(/(?:^|;\s*)gs_csrf=([^;]*)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  class ApiError extends Error {
+    constructor(status, code, message) {
+      super(message);
+      this.status = status;
+      this.code = code;
+    }
+  }
+
+  const FALLBACK_MESSAGES = {
+    0: "Can’t reach gramstack. Check your connection and try again.",
+    401: "Please log in again.",
+    403: "You can’t do that.",
+    404: "Not found.",
+    413: "That file is too large.",
+    415: "That file type isn’t supported. Use a JPEG, PNG or WebP image.",
+    429: "Too many requests. Please wait a moment and try again.",
+    503: "gramstack is temporarily unavailable. Please try again.",
+    504: "That took too long. Please try again.",
+  };
+
+  // Builds an ApiError from a status and the parsed JSON body (or null).
+  function apiError(status, data, retryAfter) {
+    const err = data && typeof data === "object" ? data.error : null;
+    let message = err && typeof err.message === "string" && err.message ? err.message : "";
+    if (!message) message = FALLBACK_MESSAGES[status] || "Something went wrong (" + status + ").";
+    if (status === 429 && retryAfter && !/second/.test(message)) {
+      message += " Try again in " + retryAfter + " s.";
+    }
+    return new ApiError(status, (err && err.code) || "http_" + status, message);
+  }
+
+  function isMutation(method) {
+    return method !== "GET" && method !== "HEAD";
+  }
+
+  async function api(method, path, body, extraHeaders) {
+    const headers = Object.assign({ Accept: "application/json" }, extraHeaders);
+    const init = { method: method, headers: headers, credentials: "same-origin" };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    if (isMutation(method)) headers["X-CSRF-Token"] = csrfToken();
+    let response;
+    try {
+      response = await fetch("/api/v1" + path, init);
+    } catch (e) {
+      throw apiError(0, null);
+    }
+    let data = null;
+    if (response.status !== 204) {
+      try {
+        data = await response.json();
+      } catch (e) {
+        data = null;
+      }
+    }
+    if (!response.ok) throw apiError(response.status, data, response.headers.get("Retry-After"));
+    return data;
+  }
+
+  function withQuery(path, params) {
+    const query = new URLSearchParams();
+    for (const key of Object.keys(params)) {
+      if (params[key] !== null && params[key] !== undefined) query.set(key, String(params[key]));
+    }
+    const text = query.toString();
+    return text ? path + (path.includes("?") ? "&" : "?") + text : path;
+  }
+
+  function seg(value) {
+    return encodeURIComponent(String(value));
+  }
+
+  GS.api = api;
+  GS.apiError = apiError;
+  GS.ApiError = ApiError;
+  GS.csrfToken = csrfToken;
+  GS.withQuery = withQuery;
+  GS.seg = seg;
+
+  // ---------------------------------------------------------------- DOM
+
+  // h("a", {href: "/x", class: "y", on: {click: fn}}, "text", childNode)
+  function h(tag, props) {
+    const el = document.createElement(tag);
+    if (props) {
+      for (const key of Object.keys(props)) {
+        const value = props[key];
+        if (value === null || value === undefined || value === false) continue;
+        if (key === "class") el.className = value;
+        else if (key === "text") el.textContent = value;
+        else if (key === "on") {
+          for (const name of Object.keys(value)) el.addEventListener(name, value[name]);
+        } else if (key === "dataset") Object.assign(el.dataset, value);
+        else if (key === "hidden") el.hidden = true;
+        else el.setAttribute(key, value === true ? "" : String(value));
+      }
+    }
+    for (let i = 2; i < arguments.length; i++) append(el, arguments[i]);
+    return el;
+  }
+
+  function append(parent, child) {
+    if (child === null || child === undefined || child === false) return;
+    if (Array.isArray(child)) child.forEach((c) => append(parent, c));
+    else if (child instanceof Node) parent.appendChild(child);
+    else parent.appendChild(document.createTextNode(String(child)));
+  }
+
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  const ICONS = {
+    heart:
+      "M12 20.5s-8-4.9-8-10.6C4 7 6.1 5 8.6 5c1.5 0 2.7.7 3.4 1.9C12.7 5.7 13.9 5 15.4 5 17.9 5 20 7 20 9.9c0 5.7-8 10.6-8 10.6z",
+    comment: "M20.5 11.5a8.5 8.5 0 0 1-12.6 7.4L3.5 20l1.2-4.2A8.5 8.5 0 1 1 20.5 11.5z",
+    more: "M5 12h.01M12 12h.01M19 12h.01",
+    trash: "M4 7h16M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3",
+  };
+
+  function icon(name, extraClass) {
+    const svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("class", "icon" + (extraClass ? " " + extraClass : ""));
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    const path = document.createElementNS(SVG_NS, "path");
+    path.setAttribute("d", ICONS[name]);
+    path.setAttribute("stroke", "currentColor");
+    path.setAttribute("stroke-width", name === "more" ? "3" : "2");
+    path.setAttribute("stroke-linecap", "round");
+    path.setAttribute("stroke-linejoin", "round");
+    path.setAttribute("fill", "none");
+    svg.appendChild(path);
+    return svg;
+  }
+
+  function $(id) {
+    return document.getElementById(id);
+  }
+
+  function show(el, visible) {
+    if (el) el.hidden = !visible;
+  }
+
+  function showError(el, err) {
+    if (!el) return;
+    if (!err) {
+      el.hidden = true;
+      el.textContent = "";
+      return;
+    }
+    el.textContent = err.message || String(err);
+    el.hidden = false;
+  }
+
+  let toastTimer = 0;
+  function toast(message) {
+    const el = $("toast");
+    if (!el) return;
+    el.textContent = message;
+    el.classList.add("toast-show");
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => el.classList.remove("toast-show"), 4000);
+  }
+
+  GS.h = h;
+  GS.icon = icon;
+  GS.$ = $;
+  GS.show = show;
+  GS.showError = showError;
+  GS.toast = toast;
+
+  // ---------------------------------------------------------------- formatting
+
+  function plural(n, one, many) {
+    return n.toLocaleString("en-US") + " " + (n === 1 ? one : many);
+  }
+
+  function compact(n) {
+    if (n < 10000) return n.toLocaleString("en-US");
+    if (n < 1000000) return (Math.floor(n / 100) / 10).toString().replace(/\.0$/, "") + "K";
+    return (Math.floor(n / 100000) / 10).toString().replace(/\.0$/, "") + "M";
+  }
+
+  function timeAgo(iso, long) {
+    const then = new Date(iso);
+    const seconds = Math.max(0, (Date.now() - then.getTime()) / 1000);
+    const units = [
+      [60, "s", "second"],
+      [60, "m", "minute"],
+      [24, "h", "hour"],
+      [7, "d", "day"],
+      [Infinity, "w", "week"],
+    ];
+    let value = seconds;
+    for (const [size, short, word] of units) {
+      if (value < size) {
+        const n = Math.floor(value);
+        if (short === "s" && n < 10) return long ? "just now" : "now";
+        if (short === "w" && n > 52) break;
+        return long ? plural(n, word, word + "s") + " ago" : n + short;
+      }
+      value /= size;
+    }
+    return then.toLocaleDateString("en-US", { month: "long", day: "numeric", year: "numeric" });
+  }
+
+  function timeEl(iso, long, cls) {
+    return h(
+      "time",
+      { class: cls || "time", datetime: iso, title: new Date(iso).toLocaleString("en-US") },
+      timeAgo(iso, long)
+    );
+  }
+
+  GS.plural = plural;
+  GS.compact = compact;
+  GS.timeAgo = timeAgo;
+  GS.timeEl = timeEl;
+
+  // ---------------------------------------------------------------- people
+
+  function hashOf(text) {
+    let hash = 0;
+    for (let i = 0; i < text.length; i++) hash = (hash * 31 + text.charCodeAt(i)) | 0;
+    return Math.abs(hash);
+  }
+
+  // From the username only: it is the one name every API object carries, so
+  // the same person gets the same avatar on every page.
+  function initials(user) {
+    const name = String(user.username || "?");
+    const parts = name.split(/[._]+/).filter(Boolean);
+    const letters = (parts[0] || name).replace(/[^a-z0-9]/gi, "");
+    if (parts.length > 1 && /^[a-z]/i.test(parts[1])) return (letters[0] + parts[1][0]).toUpperCase();
+    return (letters.slice(0, 2) || "?").toUpperCase();
+  }
+
+  function fillAvatar(el, user) {
+    el.textContent = initials(user);
+    for (const cls of Array.from(el.classList)) if (/^avatar-c\d$/.test(cls)) el.classList.remove(cls);
+    el.classList.add("avatar-c" + (hashOf(user.username || "") % 8));
+    return el;
+  }
+
+  function avatar(user, size) {
+    return fillAvatar(h("span", { class: "avatar avatar-" + (size || "sm"), "aria-hidden": "true" }), user);
+  }
+
+  function profileUrl(username) {
+    return "/u/" + seg(username);
+  }
+
+  function photoUrl(mediaId) {
+    return "/p/" + seg(mediaId);
+  }
+
+  function userLink(user, cls) {
+    return h("a", { class: cls || "user-link", href: profileUrl(user.username) }, user.username);
+  }
+
+  GS.avatar = avatar;
+  GS.fillAvatar = fillAvatar;
+  GS.initials = initials;
+  GS.profileUrl = profileUrl;
+  GS.photoUrl = photoUrl;
+  GS.userLink = userLink;
+
+  // ---------------------------------------------------------------- session
+
+  GS.me = api("GET", "/me").catch((err) => {
+    if (err.status !== 401) toast(err.message);
+    return null;
+  });
+
+  function setupNav(me) {
+    show(document.querySelector(".nav-in"), !!me);
+    show(document.querySelector(".nav-out"), !me);
+    if (!me) return;
+    const link = document.querySelector(".nav-profile");
+    link.href = profileUrl(me.username);
+    link.setAttribute("aria-label", "Profile (" + me.username + ")");
+    fillAvatar(link.querySelector(".avatar"), me);
+    const profile = document.getElementById("profile");
+    if (profile && profile.dataset.username === me.username) link.setAttribute("aria-current", "page");
+  }
+
+  async function logout() {
+    try {
+      await api("DELETE", "/sessions/current");
+    } catch (err) {
+      if (err.status !== 401) {
+        toast(err.message);
+        return;
+      }
+    }
+    location.assign("/");
+  }
+
+  // Resolves to the signed-in user, or sends the browser to the login page.
+  GS.requireLogin = async function () {
+    const me = await GS.me;
+    if (!me) {
+      location.replace(withQuery("/login", { next: location.pathname + location.search }));
+      return new Promise(() => {});
+    }
+    return me;
+  };
+
+  GS.safeNext = function (value) {
+    return typeof value === "string" && /^\/(?![/\\])/.test(value) ? value : "/";
+  };
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const button = document.querySelector(".nav-logout");
+    if (button) button.addEventListener("click", logout);
+    GS.me.then(setupNav);
+  });
+
+  // ---------------------------------------------------------------- pager
+
+  // Loads cursor pages into `list` as the user scrolls (IntersectionObserver
+  // on the "Load more" button, which also works by keyboard).
+  GS.pager = function (options) {
+    const state = { cursor: null, done: false, loading: false, seen: new Set(), count: 0 };
+    const more = options.more;
+    const spinner = options.spinner;
+    let observer = null;
+
+    async function loadNext() {
+      if (state.loading || state.done) return;
+      state.loading = true;
+      let failed = false;
+      show(more, false);
+      show(spinner, true);
+      if (options.list) options.list.setAttribute("aria-busy", "true");
+      try {
+        const page = await api("GET", withQuery(options.path, { limit: options.limit || 12, cursor: state.cursor }));
+        for (const item of page.items) {
+          if (state.seen.has(item.id)) continue;
+          state.seen.add(item.id);
+          const node = options.render(item);
+          if (node) {
+            options.list.appendChild(node);
+            state.count++;
+          }
+        }
+        state.cursor = page.next_cursor;
+        state.done = !page.next_cursor;
+        if (options.onPage) options.onPage(page, state);
+      } catch (err) {
+        failed = true;
+        if (options.onError) options.onError(err);
+        else toast(err.message);
+      } finally {
+        state.loading = false;
+        show(spinner, false);
+        if (options.list) options.list.removeAttribute("aria-busy");
+      }
+      show(options.empty, state.done && state.count === 0 && !failed);
+      show(options.end, state.done && state.count > 0);
+      show(more, !state.done);
+      if (failed) {
+        // No automatic retry loop: the button becomes "Try again".
+        if (more) more.textContent = "Try again";
+        if (observer) observer.disconnect();
+        observer = null;
+      } else if (state.done) {
+        if (observer) observer.disconnect();
+      } else if (observer) {
+        // Still on screen after a short page? observe() reports again.
+        observer.unobserve(more);
+        observer.observe(more);
+      }
+    }
+
+    if (more) {
+      more.addEventListener("click", loadNext);
+      if ("IntersectionObserver" in window && options.auto !== false) {
+        observer = new IntersectionObserver(
+          (entries) => {
+            if (entries.some((e) => e.isIntersecting)) loadNext();
+          },
+          { rootMargin: "800px 0px" }
+        );
+        observer.observe(more);
+      }
+    }
+    loadNext();
+    return { loadNext: loadNext, state: state };
+  };
+
+  // ---------------------------------------------------------------- likes
+
+  // Heart button + count with an optimistic toggle. Clicks while a request
+  // is in flight only change the wanted state; the last one wins.
+  GS.likeControl = function (media, countEl, options) {
+    options = options || {};
+    const button = h(
+      "button",
+      { class: "icon-btn heart", type: "button", "aria-pressed": String(!!media.liked_by_me), "aria-label": "Like" },
+      icon("heart")
+    );
+    let confirmed = { liked: !!media.liked_by_me, count: media.like_count };
+    let wanted = confirmed.liked;
+    let shown = Object.assign({}, confirmed);
+    let busy = false;
+
+    function render(state, animate) {
+      shown = state;
+      button.setAttribute("aria-pressed", String(state.liked));
+      button.setAttribute("aria-label", state.liked ? "Unlike" : "Like");
+      if (animate && state.liked) {
+        button.classList.remove("pop");
+        void button.offsetWidth;
+        button.classList.add("pop");
+      }
+      if (countEl) {
+        countEl.textContent = state.count > 0 ? plural(state.count, "like", "likes") : "Be the first to like this";
+        countEl.dataset.count = String(state.count);
+      }
+      if (options.onChange) options.onChange(state);
+    }
+
+    async function sync() {
+      if (busy) return;
+      busy = true;
+      try {
+        while (wanted !== confirmed.liked) {
+          const target = wanted;
+          const result = await api(target ? "PUT" : "DELETE", "/media/" + seg(media.id) + "/like");
+          confirmed = { liked: result.liked, count: result.like_count };
+          if (wanted === confirmed.liked) render(confirmed, false);
+        }
+      } catch (err) {
+        wanted = confirmed.liked;
+        render(confirmed, false);
+        toast(err.status === 401 ? "Log in to like photos." : err.message);
+      } finally {
+        busy = false;
+      }
+    }
+
+    function set(liked) {
+      if (liked === wanted) return;
+      wanted = liked;
+      const delta = liked === confirmed.liked ? 0 : liked ? 1 : -1;
+      render({ liked: liked, count: Math.max(0, confirmed.count + delta) }, true);
+      sync();
+    }
+
+    button.addEventListener("click", () => set(!wanted));
+    render(confirmed, false);
+    return { button: button, like: () => set(true), state: () => shown };
+  };
+
+  // Big heart that pops over a photo on double-click.
+  GS.doubleTapLike = function (target, control) {
+    const burst = h("span", { class: "burst", "aria-hidden": "true" }, icon("heart"));
+    target.appendChild(burst);
+    target.addEventListener("dblclick", (event) => {
+      event.preventDefault();
+      control.like();
+      burst.classList.remove("burst-go");
+      void burst.offsetWidth;
+      burst.classList.add("burst-go");
+    });
+  };
+
+  // ---------------------------------------------------------------- images
+
+  GS.image = function (media, options) {
+    options = options || {};
+    const img = h("img", {
+      class: options.class || "photo",
+      src: media.images.standard,
+      width: media.width,
+      height: media.height,
+      alt: media.caption ? media.caption.slice(0, 300) : "Photo by " + media.owner.username,
+      loading: options.eager ? "eager" : "lazy",
+      decoding: "async",
+    });
+    if (options.eager) img.setAttribute("fetchpriority", "high");
+    return img;
+  };
+
+  GS.thumbnail = function (media, sizes) {
+    const scale = Math.min(1, 150 / Math.max(media.width, media.height));
+    const tw = Math.max(1, Math.round(media.width * scale));
+    const th = Math.max(1, Math.round(media.height * scale));
+    return h("img", {
+      class: "thumb",
+      src: media.images.thumbnail,
+      srcset: media.images.thumbnail + " " + tw + "w, " + media.images.standard + " " + media.width + "w",
+      sizes: sizes || "(max-width: 735px) 33vw, 293px",
+      width: tw,
+      height: th,
+      alt: media.caption ? media.caption.slice(0, 300) : "Photo by " + media.owner.username,
+      loading: "lazy",
+      decoding: "async",
+    });
+  };
+
+  // ---------------------------------------------------------------- dialogs
+
+  GS.peopleDialog = function (title, path, emptyText) {
+    const dialog = $("people-dialog");
+    const list = $("people-list");
+    $("people-title").textContent = title;
+    $("people-empty").textContent = emptyText || "Nobody yet.";
+    list.replaceChildren();
+    const more = $("people-more");
+    const fresh = more.cloneNode(true);
+    more.replaceWith(fresh);
+    dialog.showModal();
+    GS.pager({
+      path: path,
+      limit: 20,
+      list: list,
+      more: fresh,
+      empty: $("people-empty"),
+      spinner: $("people-spinner"),
+      auto: false,
+      render: (user) =>
+        h(
+          "li",
+          { class: "person" },
+          h(
+            "a",
+            { class: "person-link", href: profileUrl(user.username) },
+            avatar(user, "md"),
+            h("span", { class: "person-names" }, h("span", { class: "person-user" }, user.username), user.full_name ? h("span", { class: "person-full muted" }, user.full_name) : null)
+          )
+        ),
+    });
+  };
+
+  GS.confirm = function (title, text, okLabel) {
+    const dialog = $("confirm-dialog");
+    $("confirm-title").textContent = title;
+    $("confirm-text").textContent = text;
+    $("confirm-ok").textContent = okLabel || "Delete";
+    dialog.returnValue = "";
+    dialog.showModal();
+    return new Promise((resolve) => {
+      dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+    });
+  };
+
+  document.addEventListener("DOMContentLoaded", () => {
+    for (const dialog of document.querySelectorAll("dialog")) {
+      const close = dialog.querySelector(".dialog-close");
+      if (close) close.addEventListener("click", () => dialog.close());
+      // Click on the backdrop closes.
+      dialog.addEventListener("click", (event) => {
+        if (event.target === dialog) dialog.close();
+      });
+    }
+  });
+})();
