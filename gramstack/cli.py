@@ -27,6 +27,16 @@ def _serve(settings: Settings) -> int:
     return 0
 
 
+def _migrate(settings: Settings) -> int:
+    import asyncio
+
+    from gramstack.runtime.wiring import migrate_primary
+
+    applied = asyncio.run(migrate_primary(settings))
+    print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gramstack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -36,6 +46,8 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to bind (default 8000)")
     serve.add_argument("--data-dir", type=Path, help="directory for SQLite files and images")
     serve.add_argument("--workers", type=int, help="number of worker processes (default 1)")
+    migrate = commands.add_parser("migrate", help="create or upgrade the database schema")
+    migrate.add_argument("--data-dir", type=Path, help="directory for SQLite files")
     return parser
 
 
@@ -54,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level)
     if args.command == "serve":
         return _serve(settings)
+    if args.command == "migrate":
+        return _migrate(settings)
     raise AssertionError(args.command)
 
 

@@ -80,6 +80,15 @@ async def _keep_shard_lease(b: Backends, shard: int, owner: str) -> None:
             return
 
 
+async def migrate_primary(settings: Settings) -> list[str]:
+    primary = SqliteDatabase(settings.sqlite_path, readers=1)
+    await primary.open()
+    try:
+        return await migrate(primary)
+    finally:
+        await primary.close()
+
+
 @contextlib.asynccontextmanager
 async def open_backends(settings: Settings, *, run_jobs: bool = True) -> AsyncIterator[Running]:
     """Open every backend for this process, and close them all on exit."""

@@ -9,7 +9,7 @@ count or a post without its fan-out.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,12 @@ class NewJob:
     id: int
     kind: str
     payload: Mapping[str, Any]
+
+
+# Jobs that depend on what the transaction finds (the media's owner, the
+# removed row's ID) are named by a callback invoked inside it.
+JobsFor = Callable[[int], Sequence[NewJob]]
+JobsForPair = Callable[[int, int], Sequence[NewJob]]
 
 
 def _user(row: Row) -> UserRecord:
@@ -384,7 +390,7 @@ class PrimaryStore:
     # -- likes ---------------------------------------------------------------
 
     async def like(
-        self, like_id: int, media_id: int, user_id: int, now: int, jobs_for: Any
+        self, like_id: int, media_id: int, user_id: int, now: int, jobs_for: JobsFor
     ) -> tuple[bool, int, int]:
         """(created, like_count, owner_id); ``jobs_for(owner_id)`` names the jobs
         to enqueue when the like is new."""
@@ -414,7 +420,7 @@ class PrimaryStore:
         return created is not None, int(row["like_count"]), int(row["owner_id"])
 
     async def unlike(
-        self, media_id: int, user_id: int, now: int, jobs_for: Any
+        self, media_id: int, user_id: int, now: int, jobs_for: JobsForPair
     ) -> tuple[bool, int]:
         async with self.db.write(for_user=user_id) as conn:
             like_id = await conn.fetchval(
@@ -467,7 +473,7 @@ class PrimaryStore:
 
     # -- comments ------------------------------------------------------------
 
-    async def add_comment(self, comment: CommentRecord, jobs_for: Any) -> int:
+    async def add_comment(self, comment: CommentRecord, jobs_for: JobsFor) -> int:
         """Store the comment; returns the media owner's ID."""
         async with self.db.write(for_user=comment.author_id) as conn:
             owner = await conn.fetchval(
@@ -576,9 +582,6 @@ class PrimaryStore:
                 error[:2000],
             )
 
-    async def pending_jobs(self) -> int:
-        async with self.db.read() as conn:
-            return int(await conn.fetchval("SELECT COUNT(*) FROM jobs"))
 
 
 def _before(after: int | None) -> int:

@@ -349,7 +349,10 @@
       show(spinner, true);
       if (options.list) options.list.setAttribute("aria-busy", "true");
       try {
-        const page = await api("GET", withQuery(options.path, { limit: options.limit || 12, cursor: state.cursor }));
+        const first = options.firstPage;
+        options.firstPage = null;
+        const page = await (first ||
+          api("GET", withQuery(options.path, { limit: options.limit || 12, cursor: state.cursor })));
         for (const item of page.items) {
           if (state.seen.has(item.id)) continue;
           state.seen.add(item.id);
@@ -495,6 +498,7 @@
       decoding: "async",
     });
     if (options.eager) img.setAttribute("fetchpriority", "high");
+    img.addEventListener("error", () => img.classList.add("img-broken"), { once: true });
     return img;
   };
 
@@ -502,7 +506,7 @@
     const scale = Math.min(1, 150 / Math.max(media.width, media.height));
     const tw = Math.max(1, Math.round(media.width * scale));
     const th = Math.max(1, Math.round(media.height * scale));
-    return h("img", {
+    const img = h("img", {
       class: "thumb",
       src: media.images.thumbnail,
       srcset: media.images.thumbnail + " " + tw + "w, " + media.images.standard + " " + media.width + "w",
@@ -513,6 +517,8 @@
       loading: "lazy",
       decoding: "async",
     });
+    img.addEventListener("error", () => img.classList.add("img-broken"), { once: true });
+    return img;
   };
 
   // ---------------------------------------------------------------- dialogs

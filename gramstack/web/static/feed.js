@@ -91,6 +91,9 @@
   }
 
   document.addEventListener("DOMContentLoaded", async () => {
+    // Signed in (by the cookie hint)? Ask for the feed alongside /me.
+    const firstPage = $("home").hidden ? null : GS.api("GET", "/feed?limit=10");
+    if (firstPage) firstPage.catch(() => null);
     const me = await GS.me;
     GS.show($("welcome"), !me);
     GS.show($("home"), !!me);
@@ -102,6 +105,7 @@
     GS.pager({
       path: "/feed",
       limit: 10,
+      firstPage: firstPage,
       list: $("feed-list"),
       more: $("feed-more"),
       empty: $("feed-empty"),
