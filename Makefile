@@ -19,8 +19,8 @@ run: $(BIN)/gramstack
 	$(BIN)/gramstack serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --workers $(WORKERS)
 
 lint: $(BIN)/gramstack
-	$(BIN)/ruff check gramstack tests bench
-	$(BIN)/ruff format --check gramstack tests bench
+	$(BIN)/ruff check gramstack tests $(wildcard bench)
+	$(BIN)/ruff format --check gramstack tests $(wildcard bench)
 	$(BIN)/mypy
 
 # System packages the suite runs for real: Chromium for the browser tests.
