@@ -583,7 +583,6 @@ class PrimaryStore:
             )
 
 
-
 def _before(after: int | None) -> int:
     """Upper bound for newest-first pages: everything when there is no cursor."""
     return after if after is not None else (1 << 63) - 1
