@@ -78,6 +78,14 @@ class InProcessLeaseCache:
         future.set_result(value)
         return value
 
+    async def get(self, key: str) -> bytes | None:
+        return self._get(key)
+
+    async def set(self, key: str, value: bytes, ttl_s: int) -> None:
+        self._put(key, value, ttl_s)
+        if key in self._loading:
+            self._raced.add(key)
+
     async def invalidate(self, keys: Sequence[str]) -> None:
         for key in keys:
             self._drop(key)

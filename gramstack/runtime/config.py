@@ -30,7 +30,13 @@ class Settings:
     workers: int = 1
     region: str = "local"
     database_url: str = ""  # empty: SQLite in WAL mode under data_dir
-    cache_backend: str = "memory"
+    # PostgreSQL followers as "region=dsn" pairs, comma-separated; reads go
+    # to the follower of the home region when it has caught up.
+    follower_urls: str = ""
+    max_follower_lag_s: float = 5.0
+    cache_backend: str = "memory"  # memory | memcached | none
+    memcached_servers: str = ""  # "host:port,host:port"
+    memcached_gutter_servers: str = ""
     cache_max_bytes: int = 64 * 1024 * 1024
     cache_ttl_s: int = 300
     request_deadline_s: float = 12.0
@@ -101,7 +107,18 @@ def _validate(settings: Settings) -> None:
         (settings.request_deadline_s > 0, "request_deadline_s must be positive"),
         (settings.max_upload_bytes > 0, "max_upload_bytes must be positive"),
         (settings.max_image_pixels > 0, "max_image_pixels must be positive"),
-        (settings.cache_backend in {"memory", "none"}, "cache_backend must be memory or none"),
+        (
+            settings.cache_backend in {"memory", "memcached", "none"},
+            "cache_backend must be memory, memcached or none",
+        ),
+        (
+            settings.cache_backend != "memcached" or bool(settings.memcached_servers),
+            "cache_backend = memcached needs memcached_servers",
+        ),
+        (
+            not settings.follower_urls or bool(settings.database_url),
+            "follower_urls need database_url (the leader)",
+        ),
         (settings.region.isidentifier(), "region must be a simple name"),
         (settings.argon2_memory_kib >= 8, "argon2_memory_kib must be >= 8"),
     ]

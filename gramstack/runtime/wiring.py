@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from gramstack.cache.memory import InProcessLeaseCache
+from gramstack.cache.null import NullLeaseCache
 from gramstack.cache.ports import LeaseCache
 from gramstack.domain.backends import Backends, Limits
 from gramstack.domain.fanout import HANDLERS
@@ -26,8 +27,10 @@ from gramstack.jobs.worker import JobWorker
 from gramstack.media.blobs import FilesystemBlobStore
 from gramstack.media.images import process_image
 from gramstack.placement.home import HomeRegionPlacement
+from gramstack.regional.ports import RegionalStore
 from gramstack.regional.sql import SqlRegionalStore
 from gramstack.runtime.config import Settings
+from gramstack.storage.ports import Database
 from gramstack.storage.schema import migrate
 from gramstack.storage.sqlite import SqliteDatabase
 from gramstack.storage.store import PrimaryStore
@@ -37,26 +40,24 @@ log = logging.getLogger("gramstack.wiring")
 SHARD_LEASE_MS = 10 * 60 * 1000
 
 
-class _NoCache:
-    """``cache_backend = none``: every read goes to the store (for benchmarks)."""
-
-    async def get_or_load(self, key: str, loader: object, ttl_s: int) -> bytes | None:
-        return await loader()  # type: ignore[operator, no-any-return]
-
-    async def invalidate(self, keys: object) -> None:
-        return None
-
-    async def ping(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
-
-
 def _cache(settings: Settings) -> LeaseCache:
     if settings.cache_backend == "none":
-        return _NoCache()
+        return NullLeaseCache()
     return InProcessLeaseCache(settings.cache_max_bytes)
+
+
+async def _open_primary(settings: Settings) -> Database:
+    primary = SqliteDatabase(settings.sqlite_path)
+    await primary.open()
+    return primary
+
+
+async def _open_regions(settings: Settings) -> dict[str, RegionalStore]:
+    region_db = SqliteDatabase(settings.regional_dir / f"{settings.region}.db", readers=2)
+    await region_db.open()
+    region = SqlRegionalStore(settings.region, region_db)
+    await region.create_schema()
+    return {settings.region: region}
 
 
 @dataclass
@@ -81,8 +82,7 @@ async def _keep_shard_lease(b: Backends, shard: int, owner: str) -> None:
 
 
 async def migrate_primary(settings: Settings) -> list[str]:
-    primary = SqliteDatabase(settings.sqlite_path, readers=1)
-    await primary.open()
+    primary = await _open_primary(settings)
     try:
         return await migrate(primary)
     finally:
@@ -92,17 +92,13 @@ async def migrate_primary(settings: Settings) -> list[str]:
 @contextlib.asynccontextmanager
 async def open_backends(settings: Settings, *, run_jobs: bool = True) -> AsyncIterator[Running]:
     """Open every backend for this process, and close them all on exit."""
-    primary = SqliteDatabase(settings.sqlite_path)
-    await primary.open()
+    primary = await _open_primary(settings)
     await migrate(primary)
-    region_db = SqliteDatabase(settings.regional_dir / f"{settings.region}.db", readers=2)
-    await region_db.open()
-    region = SqlRegionalStore(settings.region, region_db)
-    await region.create_schema()
+    regions = await _open_regions(settings)
 
     backends = Backends(
         store=PrimaryStore(primary),
-        regions={settings.region: region},
+        regions=regions,
         placement=HomeRegionPlacement(settings.region),
         cache=_cache(settings),
         blobs=FilesystemBlobStore(settings.blob_dir),
@@ -139,6 +135,7 @@ async def open_backends(settings: Settings, *, run_jobs: bool = True) -> AsyncIt
         with contextlib.suppress(Exception):
             await backends.store.release_id_shard(shard, owner)
         await backends.cache.close()
-        await region.close()
+        for region in regions.values():
+            await region.close()
         await primary.close()
         log.info("backends closed id_shard=%s", shard)

@@ -338,6 +338,7 @@
   GS.pager = function (options) {
     const state = { cursor: null, done: false, loading: false, seen: new Set(), count: 0 };
     const more = options.more;
+    const moreLabel = more ? more.textContent : "";
     const spinner = options.spinner;
     let observer = null;
 
@@ -345,7 +346,9 @@
       if (state.loading || state.done) return;
       state.loading = true;
       let failed = false;
-      show(more, false);
+      let firstNew = null;
+      const hadFocus = !!more && document.activeElement === more;
+      if (more) more.setAttribute("aria-disabled", "true");
       show(spinner, true);
       if (options.list) options.list.setAttribute("aria-busy", "true");
       try {
@@ -358,6 +361,7 @@
           state.seen.add(item.id);
           const node = options.render(item);
           if (node) {
+            if (!firstNew) firstNew = node;
             options.list.appendChild(node);
             state.count++;
           }
@@ -373,6 +377,12 @@
         state.loading = false;
         show(spinner, false);
         if (options.list) options.list.removeAttribute("aria-busy");
+        if (more) more.removeAttribute("aria-disabled");
+      }
+      // Keyboard users who pressed "Load more" continue at the first new item.
+      if (hadFocus && firstNew) {
+        const target = firstNew.matches("a, button") ? firstNew : firstNew.querySelector("a[href]:not([tabindex='-1']), button");
+        if (target) target.focus();
       }
       show(options.empty, state.done && state.count === 0 && !failed);
       show(options.end, state.done && state.count > 0);
@@ -382,7 +392,10 @@
         if (more) more.textContent = "Try again";
         if (observer) observer.disconnect();
         observer = null;
-      } else if (state.done) {
+        return;
+      }
+      if (more) more.textContent = moreLabel;
+      if (state.done) {
         if (observer) observer.disconnect();
       } else if (observer) {
         // Still on screen after a short page? observe() reports again.
@@ -426,7 +439,6 @@
     function render(state, animate) {
       shown = state;
       button.setAttribute("aria-pressed", String(state.liked));
-      button.setAttribute("aria-label", state.liked ? "Unlike" : "Like");
       if (animate && state.liked) {
         button.classList.remove("pop");
         void button.offsetWidth;

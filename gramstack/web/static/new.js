@@ -113,6 +113,7 @@
       share.disabled = true;
       share.textContent = "Sharing…";
       input.disabled = true;
+      caption.readOnly = true;
       GS.showError($("form-error"), null);
       setProgress(0);
       $("progress-wrap").hidden = false;
@@ -127,6 +128,7 @@
         share.disabled = false;
         share.textContent = "Share";
         input.disabled = false;
+        caption.readOnly = false;
       }
     });
   });

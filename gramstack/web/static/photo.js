@@ -172,6 +172,5 @@
       auto: false,
       render: commentItem,
     });
-    more.textContent = "Load more comments";
   });
 })();

@@ -37,10 +37,10 @@
     const following = !!user.followed_by_me;
     const button = h(
       "button",
-      { class: following ? "btn btn-secondary follow-btn" : "btn btn-primary follow-btn", type: "button", "aria-pressed": String(following) },
+      { class: following ? "btn btn-secondary follow-btn" : "btn btn-primary follow-btn", type: "button" },
       following ? "Following" : "Follow"
     );
-    if (following) button.setAttribute("aria-label", "Following " + user.username + ". Unfollow");
+    if (following) button.setAttribute("aria-label", "Following " + user.username + " (unfollow)");
     button.addEventListener("click", () => toggleFollow(button, !following));
     box.replaceChildren(button);
   }
