@@ -546,6 +546,13 @@ class PrimaryStore:
         """Take the oldest ready job for ``lease_ms``; a worker that dies
         holding it lets the lease run out and another worker retries."""
         lock = " FOR UPDATE SKIP LOCKED" if self.db.dialect == "postgres" else ""
+        # Idle polls must not take the write lock (SQLite has only one).
+        async with self.db.read() as conn:
+            ready = await conn.fetchval(
+                "SELECT id FROM jobs WHERE run_after <= $1 AND claimed_until <= $1 LIMIT 1", now
+            )
+        if ready is None:
+            return None
         async with self.db.write() as conn:
             row = await conn.fetchrow(
                 "SELECT id FROM jobs WHERE run_after <= $1 AND claimed_until <= $1"

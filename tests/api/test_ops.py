@@ -357,3 +357,22 @@ def test_rate_limit_does_not_block_other_endpoints(rate_limited_server: ServerPr
         assert set(codes) <= {401, 429} and codes[-1] == 429, codes
         assert client.get("/healthz").status_code == 200
         assert client.get(f"{API}/me", headers=account.headers).status_code == 200
+
+
+def test_metrics_add_up_over_all_worker_processes(server: ServerProcess) -> None:
+    """Each request on a new connection may land on either worker; /metrics,
+    whichever worker answers it, must count all of them."""
+    route = re.compile(
+        r'^gramstack_http_requests_total\{method="GET",route="/readyz",status="200"\} (\S+)$',
+        re.M,
+    )
+
+    def count() -> float:
+        text = httpx.get(server.base_url + "/metrics", timeout=30).text
+        found = route.search(text)
+        return float(found.group(1)) if found else 0.0
+
+    before = count()
+    for _ in range(40):
+        assert httpx.get(server.base_url + "/readyz", timeout=30).status_code == 200
+    assert count() == before + 40
