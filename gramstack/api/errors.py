@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from gramstack.api.auth import SESSION_COOKIE, clear_session_cookies
 from gramstack.domain import errors
 
 log = logging.getLogger("gramstack.api")
@@ -65,7 +66,12 @@ async def domain_error(request: Request, exc: Exception) -> Response:
         headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
     if isinstance(exc, errors.Unauthorized):
         headers = {"WWW-Authenticate": 'Bearer realm="gramstack"'}
-    return error_response(status, code, exc.message, headers)
+    response = error_response(status, code, exc.message, headers)
+    if isinstance(exc, errors.Unauthorized) and SESSION_COOKIE in request.cookies:
+        # A browser holding a dead session cookie should drop it, not show a
+        # signed-in page that fails on every call.
+        clear_session_cookies(response)
+    return response
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

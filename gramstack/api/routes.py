@@ -162,6 +162,12 @@ async def user_media(request: Request) -> Response:
 # -- media ----------------------------------------------------------------------
 
 
+def _too_large_message(max_bytes: int) -> str:
+    if max_bytes >= 1024 * 1024:
+        return f"the image is larger than {max_bytes / (1024 * 1024):g} MB"
+    return f"the image is larger than {max_bytes:,} bytes"
+
+
 def _limited_receive(receive: Receive, limit: int) -> Receive:
     """Count body bytes as they arrive and stop the upload past ``limit``,
     so an oversized body is refused without being read in full."""
@@ -173,7 +179,7 @@ def _limited_receive(receive: Receive, limit: int) -> Receive:
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise TooLarge(f"upload is over {limit - _MULTIPART_OVERHEAD} bytes", limit)
+                raise TooLarge(_too_large_message(limit - _MULTIPART_OVERHEAD), limit)
         return message
 
     return limited
@@ -186,7 +192,7 @@ async def post_media(request: Request) -> Response:
     limit = max_bytes + _MULTIPART_OVERHEAD
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
-        raise TooLarge(f"upload is over {max_bytes} bytes", max_bytes)
+        raise TooLarge(_too_large_message(max_bytes), max_bytes)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidRequest("body must be multipart/form-data with a 'file' part")
     limited = Request(request.scope, _limited_receive(request.receive, limit))
@@ -201,7 +207,7 @@ async def post_media(request: Request) -> Response:
         if not isinstance(caption, str):
             raise InvalidRequest("caption must be text")
         if upload.size is not None and upload.size > max_bytes:
-            raise TooLarge(f"upload is over {max_bytes} bytes", max_bytes)
+            raise TooLarge(_too_large_message(max_bytes), max_bytes)
         view = await media.post_media(_b(request), viewer, upload.file, caption)
     return JSONResponse(media_json(view), 201)
 

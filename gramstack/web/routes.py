@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, request_response
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
@@ -152,16 +153,21 @@ class _Pages:
         return self.render(request, "photo.html", "photo", media_id=media_id)
 
 
+def _page(path: str, endpoint: Callable[[Request], Awaitable[Response]], name: str) -> Route:
+    app = GZipMiddleware(request_response(endpoint), minimum_size=1000)
+    return Route(path, app, methods=["GET", "HEAD"], name=name)
+
+
 def web_routes() -> list[BaseRoute]:
     pages = _Pages(_make_templates())
     static = StaticFiles(directory=_STATIC_DIR)
     return [
-        Route("/", pages.home, name="web:home"),
-        Route("/signup", pages.signup, name="web:signup"),
-        Route("/login", pages.login, name="web:login"),
-        Route("/new", pages.new_post, name="web:new"),
-        Route("/activity", pages.activity, name="web:activity"),
-        Route("/u/{username}", pages.profile, name="web:profile"),
-        Route("/p/{media_id}", pages.photo, name="web:photo"),
+        _page("/", pages.home, "web:home"),
+        _page("/signup", pages.signup, "web:signup"),
+        _page("/login", pages.login, "web:login"),
+        _page("/new", pages.new_post, "web:new"),
+        _page("/activity", pages.activity, "web:activity"),
+        _page("/u/{username}", pages.profile, "web:profile"),
+        _page("/p/{media_id}", pages.photo, "web:photo"),
         Mount("/static", app=GZipMiddleware(_SecureHeaders(static)), name="static"),
     ]

@@ -282,10 +282,13 @@
 
   // ---------------------------------------------------------------- session
 
-  GS.me = api("GET", "/me").catch((err) => {
-    if (err.status !== 401) toast(err.message);
-    return null;
-  });
+  // No gs_csrf cookie means no session cookie either: skip the round trip.
+  GS.me = !csrfToken()
+    ? Promise.resolve(null)
+    : api("GET", "/me").catch((err) => {
+        if (err.status !== 401) toast(err.message);
+        return null;
+      });
 
   function setupNav(me) {
     show(document.querySelector(".nav-in"), !!me);
@@ -321,8 +324,15 @@
     return me;
   };
 
+  // Only a path on this site: no open redirect through ?next=.
   GS.safeNext = function (value) {
-    return typeof value === "string" && /^\/(?![/\\])/.test(value) ? value : "/";
+    if (typeof value !== "string" || !value.startsWith("/")) return "/";
+    try {
+      const url = new URL(value, location.origin);
+      return url.origin === location.origin ? url.pathname + url.search + url.hash : "/";
+    } catch (e) {
+      return "/";
+    }
   };
 
   document.addEventListener("DOMContentLoaded", () => {

@@ -95,6 +95,32 @@
     }
   }
 
+  // "• Follow" next to the owner's name, when I don't follow them yet.
+  async function headFollow(head) {
+    let owner;
+    try {
+      owner = await GS.api("GET", "/users/" + seg(media.owner.username));
+    } catch (err) {
+      return;
+    }
+    if (owner.followed_by_me) return;
+    const button = h("button", { class: "link-btn head-follow", type: "button" }, "Follow");
+    button.addEventListener("click", async () => {
+      const following = button.classList.contains("is-following");
+      button.disabled = true;
+      try {
+        await GS.api(following ? "DELETE" : "PUT", "/users/" + seg(owner.username) + "/follow");
+        button.classList.toggle("is-following", !following);
+        button.textContent = following ? "Follow" : "Following";
+      } catch (err) {
+        GS.toast(err.message);
+      } finally {
+        button.disabled = false;
+      }
+    });
+    head.append(h("span", { class: "dot muted", "aria-hidden": "true" }, "•"), button);
+  }
+
   function render() {
     document.title = (media.caption ? media.owner.username + ": “" + media.caption.slice(0, 60) + "”" : "Photo by " + media.owner.username) + " · gramstack";
     const figure = $("pd-media");
@@ -105,6 +131,7 @@
       h("a", { class: "post-owner", href: GS.profileUrl(media.owner.username), tabindex: "-1", "aria-hidden": "true" }, GS.avatar(media.owner, "sm")),
       GS.userLink(media.owner, "user-link strong")
     );
+    if (me && me.id !== media.owner.id) headFollow(head);
     if (me && me.id === media.owner.id) {
       const del = h("button", { class: "link-btn danger small post-delete", type: "button" }, "Delete post");
       del.addEventListener("click", deletePost);

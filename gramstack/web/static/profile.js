@@ -131,6 +131,9 @@
     $("btn-following").addEventListener("click", () =>
       GS.peopleDialog("Following", "/users/" + seg(user.username) + "/following", "Not following anyone yet.")
     );
+    if (me && me.id === user.id) {
+      $("grid-empty").append(h("p", null, "Share a photo and it will show up here."), h("p", null, h("a", { class: "btn btn-primary", href: "/new" }, "Share your first photo")));
+    }
     GS.pager({
       path: "/users/" + seg(user.username) + "/media",
       limit: 12,
