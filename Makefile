@@ -23,10 +23,20 @@ lint: $(BIN)/gramstack
 	$(BIN)/ruff format --check gramstack tests $(wildcard bench)
 	$(BIN)/mypy
 
-# System packages the suite runs for real: Chromium for the browser tests.
+# System packages the suite runs for real: Chromium for the browser tests,
+# PostgreSQL 15 server binaries for the leader/follower runs (the tests start
+# their own throwaway clusters, so Debian's default cluster is not created).
+PG_BINDIR ?= /usr/lib/postgresql/15/bin
 test-deps:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@test -x $(PG_BINDIR)/initdb || { mkdir -p /etc/postgresql-common && \
+		echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf && \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null; }
+	@# memcached >= 1.6.10 (meta commands) for the cache tests; they start their own.
+	@command -v memcached >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq memcached >/dev/null; }
 
 test: $(BIN)/gramstack test-deps lint
 	$(BIN)/pytest

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,6 +38,24 @@ def _migrate(settings: Settings) -> int:
     return 0
 
 
+def _dev_cluster(args: argparse.Namespace) -> int:
+    from gramstack.runtime import devcluster
+
+    try:
+        if args.action == "down":
+            devcluster.down(args.dir)
+            print(f"dev cluster in {args.dir} stopped")
+            return 0
+        state = devcluster.up(args.dir, followers=args.followers)
+    except devcluster.pg.DevClusterError as exc:
+        print(f"gramstack: dev-cluster: {exc}", file=sys.stderr)
+        return 1
+    print(f"# dev cluster up; stop it with: gramstack dev-cluster down --dir {state.directory}")
+    for line in devcluster.export_lines(state):
+        print(line)
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gramstack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -48,6 +67,17 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="number of worker processes (default 1)")
     migrate = commands.add_parser("migrate", help="create or upgrade the database schema")
     migrate.add_argument("--data-dir", type=Path, help="directory for SQLite files")
+    cluster = commands.add_parser(
+        "dev-cluster", help="start or stop local PostgreSQL leader and followers"
+    )
+    cluster.add_argument("action", choices=["up", "down"])
+    cluster.add_argument("--followers", type=int, default=1, help="followers to start (default 1)")
+    cluster.add_argument(
+        "--dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "gramstack-dev-cluster",
+        help="directory for the servers' data, logs and cluster.json",
+    )
     return parser
 
 
@@ -68,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(settings)
     if args.command == "migrate":
         return _migrate(settings)
+    if args.command == "dev-cluster":
+        return _dev_cluster(args)
     raise AssertionError(args.command)
 
 

@@ -20,6 +20,7 @@ from gramstack.api import errors
 from gramstack.api.deadline import DeadlineMiddleware
 from gramstack.api.metrics import MetricsMiddleware, metrics_endpoint
 from gramstack.api.openapi import openapi_document
+from gramstack.api.readnode import ReadNodeHeaderMiddleware
 from gramstack.api.routes import API_ROUTES
 from gramstack.domain.backends import Backends
 from gramstack.domain.errors import DomainError
@@ -51,6 +52,8 @@ async def readyz(request: Request) -> Response:
     if b.ids is None:
         checks["id_shard"] = "failing: no lease"
     failing = sorted(name for name, state in checks.items() if state != "ok")
+    # Followers are shown but never fail readiness: reads skip a degraded one.
+    checks.update(b.store.db.replica_states())
     if failing:
         body = {
             "error": {"code": "unavailable", "message": f"not ready: {', '.join(failing)}"},
@@ -81,12 +84,15 @@ def create_app(settings: Settings) -> Starlette:
         *API_ROUTES,
         *web_routes(),
     ]
+    middleware = [
+        Middleware(MetricsMiddleware),
+        Middleware(DeadlineMiddleware, seconds=settings.request_deadline_s),
+    ]
+    if settings.expose_backend_header:
+        middleware.append(Middleware(ReadNodeHeaderMiddleware))
     app = Starlette(
         routes=routes,
-        middleware=[
-            Middleware(MetricsMiddleware),
-            Middleware(DeadlineMiddleware, seconds=settings.request_deadline_s),
-        ],
+        middleware=middleware,
         exception_handlers={
             DomainError: errors.domain_error,
             HTTPException: errors.http_error,

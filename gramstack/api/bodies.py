@@ -4,6 +4,7 @@ the fields an endpoint accepts (unknown fields and wrong types are 400)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +13,7 @@ from starlette.requests import Request
 from gramstack.domain.errors import InvalidRequest, NotFound, TooLarge
 
 MAX_ID = (1 << 63) - 1
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
 
 
 def declared_length(request: Request) -> int | None:
@@ -55,7 +57,11 @@ async def json_object(
         raise InvalidRequest("body must be a JSON object")
     unknown = sorted(set(data) - set(required) - set(optional))
     if unknown:
-        raise InvalidRequest(f"unknown field(s): {', '.join(unknown)}")
+        # Echo names only when they look like field names: an error message
+        # is no place to reflect arbitrary client text.
+        shown = [name for name in unknown if _FIELD_NAME.fullmatch(name)]
+        detail = f": {', '.join(shown)}" if len(shown) == len(unknown) else ""
+        raise InvalidRequest(f"unknown field(s){detail}")
     for name, kind in {**required, **optional}.items():
         if name not in data:
             if name in required:

@@ -17,3 +17,23 @@ def user_key(user_id: int) -> str:
 
 def media_key(media_id: int) -> str:
     return f"{VERSION}:media:{media_id}"
+
+
+def write_lsn_key(user_id: int) -> str:
+    """The leader's WAL position after this user's last write (read-your-writes)."""
+    return f"{VERSION}:wlsn:{user_id}"
+
+
+def user_media_key(owner_id: int) -> str:
+    """The IDs of the newest page of one user's media (first page only)."""
+    return f"{VERSION}:umedia:{owner_id}"
+
+
+def follows_key(follower_id: int, followee_id: int) -> str:
+    """b"1" when the follow exists, b"0" when not (``followed_by_me``)."""
+    return f"{VERSION}:follows:{follower_id}:{followee_id}"
+
+
+def liked_key(user_id: int, media_id: int) -> str:
+    """b"1" when the like exists, b"0" when not (``liked_by_me``)."""
+    return f"{VERSION}:liked:{user_id}:{media_id}"

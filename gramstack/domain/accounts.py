@@ -16,6 +16,7 @@ from gramstack.domain.validation import (
     check_password,
     normalize_username,
 )
+from gramstack.domain.views import user_records
 
 TOKEN_BYTES = 32
 
@@ -74,7 +75,7 @@ async def log_out(b: Backends, token: str) -> None:
 
 
 async def get_me(b: Backends, viewer: int) -> UserRecord:
-    users = await b.store.users([viewer], viewer=viewer)
+    users = await user_records(b, [viewer], viewer)
     if viewer not in users:
         raise NotFound("user", viewer)
     return users[viewer]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from gramstack.domain.backends import Backends
 from gramstack.domain.models import ActivityView, Page, PageRequest
 from gramstack.domain.pagination import encode_cursor
+from gramstack.domain.views import media_records, user_records
 
 ACTIVITY = "activity"
 
@@ -14,9 +15,9 @@ async def activity(b: Backends, viewer: int, page: PageRequest) -> Page[Activity
     records = await region.activity_page(viewer, page.after, page.limit + 1)
     more = len(records) > page.limit
     records = records[: page.limit]
-    actors = await b.store.users([r.actor_id for r in records], viewer=viewer)
+    actors = await user_records(b, [r.actor_id for r in records], viewer)
     media_ids = [r.media_id for r in records if r.media_id is not None]
-    live = await b.store.media(media_ids, viewer=viewer)
+    live = await media_records(b, media_ids, viewer)
     items = [
         ActivityView(r, actors[r.actor_id])
         for r in records

@@ -9,6 +9,7 @@ from gramstack.domain.media import get_media
 from gramstack.domain.models import ActivityRecord, CommentRecord, CommentView, Page, PageRequest
 from gramstack.domain.pagination import encode_cursor
 from gramstack.domain.validation import MAX_COMMENT, check_length
+from gramstack.domain.views import user_records
 from gramstack.storage.store import NewJob
 
 COMMENTS = "comments"
@@ -43,7 +44,7 @@ async def delete_comment(b: Backends, viewer: int, comment_id: int) -> None:
         if comment.author_id == media_owner
         else [jobs.inbox_remove(b.next_id(), media_owner, comment.id)]
     )
-    if not await b.store.delete_comment(comment_id, b.clock_ms(), removal):
+    if not await b.store.delete_comment(comment_id, b.clock_ms(), removal, actor=viewer):
         raise NotFound("comment", comment_id)
 
 
@@ -54,7 +55,7 @@ async def list_comments(
     records = await b.store.comments_page(media_id, page.after, page.limit + 1, viewer=viewer)
     more = len(records) > page.limit
     records = records[: page.limit]
-    authors = await b.store.users([c.author_id for c in records], viewer=viewer)
+    authors = await user_records(b, [c.author_id for c in records], viewer)
     cursor = encode_cursor(COMMENTS, records[-1].id) if more else None
     return Page(
         [CommentView(c, authors[c.author_id]) for c in records if c.author_id in authors], cursor

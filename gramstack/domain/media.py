@@ -3,19 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import BinaryIO
 
+from gramstack.cache import keys
 from gramstack.domain import jobs
 from gramstack.domain.backends import Backends
 from gramstack.domain.errors import Forbidden, NotFound
 from gramstack.domain.models import MediaRecord, MediaView, Page, PageRequest
 from gramstack.domain.pagination import encode_cursor
 from gramstack.domain.validation import MAX_CAPTION, check_length
-from gramstack.domain.views import media_views, media_views_by_id, user_id_for
+from gramstack.domain.views import media_records, media_views, media_views_by_id, user_id_for
 
 USER_MEDIA = "media"
 THUMBNAIL = "thumb.jpg"
 STANDARD = "std.jpg"
+FIRST_PAGE = 101  # IDs kept for a profile's first page: the largest limit, plus one
+
+
+async def _first_page(b: Backends, owner: int, limit: int, viewer: int | None) -> list[MediaRecord]:
+    """A profile's newest media: the IDs are cached as one list (evicted when
+    the owner posts or deletes), the records come by multi-get."""
+
+    async def load() -> bytes | None:
+        records = await b.store.user_media_page(owner, None, FIRST_PAGE, viewer=viewer)
+        return json.dumps([m.id for m in records]).encode()
+
+    cached = await b.cache.get_or_load(keys.user_media_key(owner), load, b.limits.cache_ttl_s)
+    ids: list[int] = json.loads(cached or b"[]")[:limit]
+    found = await media_records(b, ids, viewer)
+    return [found[i] for i in ids if i in found]
 
 
 def blob_key(media_id: int, rendition: str) -> str:
@@ -64,7 +81,7 @@ async def delete_media(b: Backends, viewer: int, media_id: int) -> None:
     if found[media_id].owner_id != viewer:
         raise Forbidden("only the owner can delete this media")
     await b.store.delete_media(
-        media_id, b.clock_ms(), [jobs.media_removed(b.next_id(), media_id, viewer)]
+        media_id, b.clock_ms(), [jobs.media_removed(b.next_id(), media_id, viewer)], actor=viewer
     )
     await b.blobs.delete([blob_key(media_id, THUMBNAIL), blob_key(media_id, STANDARD)])
 
@@ -73,7 +90,10 @@ async def user_media(
     b: Backends, username: str, page: PageRequest, viewer: int | None
 ) -> Page[MediaView]:
     owner = await user_id_for(b, username)
-    records = await b.store.user_media_page(owner, page.after, page.limit + 1, viewer=viewer)
+    if page.after is None and page.limit < FIRST_PAGE:
+        records = await _first_page(b, owner, page.limit + 1, viewer)
+    else:
+        records = await b.store.user_media_page(owner, page.after, page.limit + 1, viewer=viewer)
     more = len(records) > page.limit
     records = records[: page.limit]
     cursor = encode_cursor(USER_MEDIA, records[-1].id) if more else None

@@ -34,11 +34,20 @@ class Settings:
     # to the follower of the home region when it has caught up.
     follower_urls: str = ""
     max_follower_lag_s: float = 5.0
+    follower_poll_s: float = 0.05  # how often followers' replay positions are read
     cache_backend: str = "memory"  # memory | memcached | none
     memcached_servers: str = ""  # "host:port,host:port"
     memcached_gutter_servers: str = ""
     cache_max_bytes: int = 64 * 1024 * 1024
     cache_ttl_s: int = 300
+    # Leases (one loader per cold key); off only to measure what they save.
+    cache_leases: bool = True
+    cache_lease_s: int = 10  # lease and stale-value lifetime
+    memcached_timeout_s: float = 0.5
+    # Embedded cache: how often each worker reads the invalidation outbox
+    # (it also reads it before each request's first cached read).
+    outbox_poll_s: float = 0.2
+    outbox_retention_s: int = 600
     request_deadline_s: float = 12.0
     max_upload_bytes: int = 20 * 1024 * 1024
     max_image_pixels: int = 50_000_000
@@ -55,6 +64,16 @@ class Settings:
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "gramstack.db"
+
+    @property
+    def follower_dsns(self) -> dict[str, str]:
+        """``follower_urls`` as {region: dsn}, in the order given."""
+        pairs: dict[str, str] = {}
+        for item in self.follower_urls.split(","):
+            if item.strip():
+                region, _, dsn = item.strip().partition("=")
+                pairs[region.strip()] = dsn.strip()
+        return pairs
 
     @property
     def blob_dir(self) -> Path:
@@ -115,11 +134,21 @@ def _validate(settings: Settings) -> None:
             settings.cache_backend != "memcached" or bool(settings.memcached_servers),
             "cache_backend = memcached needs memcached_servers",
         ),
+        (settings.cache_lease_s >= 1, "cache_lease_s must be at least 1"),
+        (settings.memcached_timeout_s > 0, "memcached_timeout_s must be positive"),
+        (settings.outbox_poll_s > 0, "outbox_poll_s must be positive"),
+        (settings.outbox_retention_s >= 60, "outbox_retention_s must be at least 60"),
         (
             not settings.follower_urls or bool(settings.database_url),
             "follower_urls need database_url (the leader)",
         ),
         (settings.region.isidentifier(), "region must be a simple name"),
+        (
+            all(r.isidentifier() and d for r, d in settings.follower_dsns.items()),
+            "follower_urls must be region=dsn pairs separated by commas",
+        ),
+        (settings.max_follower_lag_s > 0, "max_follower_lag_s must be positive"),
+        (settings.follower_poll_s > 0, "follower_poll_s must be positive"),
         (settings.argon2_memory_kib >= 8, "argon2_memory_kib must be >= 8"),
     ]
     for ok, message in checks:

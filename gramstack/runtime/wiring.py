@@ -16,6 +16,7 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from gramstack.cache.memcached import MemcachedLeaseCache
 from gramstack.cache.memory import InProcessLeaseCache
 from gramstack.cache.null import NullLeaseCache
 from gramstack.cache.ports import LeaseCache
@@ -23,6 +24,13 @@ from gramstack.domain.backends import Backends, Limits
 from gramstack.domain.fanout import HANDLERS
 from gramstack.domain.ids import MAX_SHARD, IdGenerator
 from gramstack.domain.passwords import Passwords
+from gramstack.invalidation import evict_after_commit
+from gramstack.invalidation.outbox import (
+    OutboxReader,
+    OutboxSyncedCache,
+    OutboxTailer,
+    prune_forever,
+)
 from gramstack.jobs.worker import JobWorker
 from gramstack.media.blobs import FilesystemBlobStore
 from gramstack.media.images import process_image
@@ -31,6 +39,8 @@ from gramstack.regional.ports import RegionalStore
 from gramstack.regional.sql import SqlRegionalStore
 from gramstack.runtime.config import Settings
 from gramstack.storage.ports import Database
+from gramstack.storage.postgres import PostgresDatabase
+from gramstack.storage.router import FollowerRouter, SharedLsnTable, WriteMarks
 from gramstack.storage.schema import migrate
 from gramstack.storage.sqlite import SqliteDatabase
 from gramstack.storage.store import PrimaryStore
@@ -43,13 +53,77 @@ SHARD_LEASE_MS = 10 * 60 * 1000
 def _cache(settings: Settings) -> LeaseCache:
     if settings.cache_backend == "none":
         return NullLeaseCache()
-    return InProcessLeaseCache(settings.cache_max_bytes)
+    if settings.cache_backend == "memcached":
+        return MemcachedLeaseCache(
+            _addresses(settings.memcached_servers),
+            _addresses(settings.memcached_gutter_servers),
+            lease_s=settings.cache_lease_s,
+            leases=settings.cache_leases,
+            timeout_s=settings.memcached_timeout_s,
+        )
+    return InProcessLeaseCache(
+        settings.cache_max_bytes, lease_s=settings.cache_lease_s, leases=settings.cache_leases
+    )
 
 
-async def _open_primary(settings: Settings) -> Database:
-    primary = SqliteDatabase(settings.sqlite_path)
-    await primary.open()
-    return primary
+def _addresses(setting: str) -> list[str]:
+    return [a.strip() for a in setting.split(",") if a.strip()]
+
+
+async def _keep_cache_current(
+    settings: Settings, primary: Database, cache: LeaseCache
+) -> tuple[LeaseCache, asyncio.Task[None]]:
+    """The cache the use cases get, and the task that keeps it current.
+
+    An in-process cache is this worker's alone: it tails the outbox (and
+    reads it before each request's first cached read, so a write made
+    through another worker is seen). memcached is shared, so the writer's
+    own deletes are enough here; the outbox is only pruned.
+    """
+    reader = OutboxReader(primary)
+    if isinstance(cache, InProcessLeaseCache):
+        tailer = OutboxTailer(
+            reader,
+            cache,
+            poll_s=settings.outbox_poll_s,
+            retention_s=settings.outbox_retention_s,
+        )
+        await tailer.start()
+        return OutboxSyncedCache(cache, tailer), asyncio.create_task(tailer.run())
+    return cache, asyncio.create_task(prune_forever(reader, settings.outbox_retention_s))
+
+
+async def _open_primary(settings: Settings, cache: LeaseCache | None = None) -> Database:
+    """SQLite by default; PostgreSQL when ``database_url`` is set, behind a
+    FollowerRouter when there are followers (and a cache for the write
+    positions; migrations go to the leader alone)."""
+    if not settings.database_url:
+        primary = SqliteDatabase(settings.sqlite_path)
+        await primary.open()
+        return primary
+    leader = PostgresDatabase(settings.database_url)
+    await leader.open()
+    followers = settings.follower_dsns
+    if not followers or cache is None:
+        return leader
+    try:
+        table = SharedLsnTable(
+            settings.data_dir / "run" / f"write-lsn-{await leader.system_identifier()}.bin"
+        )
+        router = FollowerRouter(
+            leader,
+            # min_size 0: a follower that is down must not stop the start.
+            {region: PostgresDatabase(dsn, min_size=0) for region, dsn in followers.items()},
+            home_region=settings.region,
+            marks=WriteMarks(table, cache, ttl_s=int(settings.max_follower_lag_s * 2) + 5),
+            max_lag_s=settings.max_follower_lag_s,
+            refresh_s=settings.follower_poll_s,
+        )
+        await router.open()
+    except BaseException:
+        await leader.close()
+        raise
+    return router
 
 
 async def _open_regions(settings: Settings) -> dict[str, RegionalStore]:
@@ -92,15 +166,17 @@ async def migrate_primary(settings: Settings) -> list[str]:
 @contextlib.asynccontextmanager
 async def open_backends(settings: Settings, *, run_jobs: bool = True) -> AsyncIterator[Running]:
     """Open every backend for this process, and close them all on exit."""
-    primary = await _open_primary(settings)
+    cache = _cache(settings)
+    primary = await _open_primary(settings, cache)
     await migrate(primary)
     regions = await _open_regions(settings)
+    cache, cache_task = await _keep_cache_current(settings, primary, cache)
 
     backends = Backends(
-        store=PrimaryStore(primary),
+        store=PrimaryStore(primary, on_commit=evict_after_commit(cache)),
         regions=regions,
         placement=HomeRegionPlacement(settings.region),
-        cache=_cache(settings),
+        cache=cache,
         blobs=FilesystemBlobStore(settings.blob_dir),
         process_image=functools.partial(process_image, max_pixels=settings.max_image_pixels),
         passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
@@ -123,6 +199,7 @@ async def open_backends(settings: Settings, *, run_jobs: bool = True) -> AsyncIt
         yield Running(backends, worker)
     finally:
         lease_task.cancel()
+        cache_task.cancel()
         worker.stop()
         if worker_task is not None:
             # Let a running job finish; it is safe to cut off, just slower.
@@ -130,7 +207,7 @@ async def open_backends(settings: Settings, *, run_jobs: bool = True) -> AsyncIt
                 await asyncio.wait_for(asyncio.shield(worker_task), 5)
             worker_task.cancel()
         await asyncio.gather(
-            lease_task, *([worker_task] if worker_task else []), return_exceptions=True
+            lease_task, cache_task, *([worker_task] if worker_task else []), return_exceptions=True
         )
         with contextlib.suppress(Exception):
             await backends.store.release_id_shard(shard, owner)

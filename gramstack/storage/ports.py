@@ -31,9 +31,13 @@ class Connection(Protocol):
 class Database(Protocol):
     dialect: Dialect
 
-    def read(self, *, for_user: int | None = None) -> AbstractAsyncContextManager[Connection]:
+    def read(
+        self, *, for_user: int | None = None, fresh: bool = False
+    ) -> AbstractAsyncContextManager[Connection]:
         """A connection for reads; ``for_user`` lets a router keep that
-        user's reads on a node that has seen their last write."""
+        user's reads on a node that has seen their last write. ``fresh``
+        asks for a node that has every commit (the leader), without opening
+        a transaction: for checks that must never be stale, like tokens."""
         ...
 
     def write(self, *, for_user: int | None = None) -> AbstractAsyncContextManager[Connection]:
@@ -41,5 +45,11 @@ class Database(Protocol):
         ...
 
     async def ping(self) -> None: ...
+
+    def replica_states(self) -> Mapping[str, str]:
+        """Health of each read replica by name ("follower:eu" -> "ok" or
+        "degraded: ..."); empty for a single node. A degraded replica is
+        skipped, so it does not make the store unready."""
+        ...
 
     async def close(self) -> None: ...

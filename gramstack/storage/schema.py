@@ -3,7 +3,7 @@
 Files in ``storage/sql`` are applied in name order, each in its own
 transaction, and recorded in ``schema_migrations``; running again applies
 only what is new, so ``gramstack migrate`` and server start-up can both call
-it safely.
+it safely, from many processes at once.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 import time
 from importlib import resources
 
-from gramstack.storage.ports import Database
+from gramstack.storage.ports import Connection, Database
 
 log = logging.getLogger("gramstack.migrate")
 
@@ -32,9 +32,20 @@ def _statements(script: str) -> list[str]:
     return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
 
 
+# Any fixed number: the key of the PostgreSQL advisory lock that makes
+# servers starting together take turns (SQLite's BEGIN IMMEDIATE already does).
+_MIGRATION_LOCK_KEY = 0x6772616D  # "gram"
+
+
+async def _take_turn(db: Database, conn: Connection) -> None:
+    if db.dialect == "postgres":
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK_KEY)
+
+
 async def migrate(db: Database) -> list[str]:
     """Apply pending migrations; returns the versions applied now."""
     async with db.write() as conn:
+        await _take_turn(db, conn)
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"
@@ -43,6 +54,7 @@ async def migrate(db: Database) -> list[str]:
     for name, script in _migration_files():
         version = name.removesuffix(".sql")
         async with db.write() as conn:
+            await _take_turn(db, conn)
             done = await conn.fetchval(
                 "SELECT version FROM schema_migrations WHERE version = $1", version
             )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -82,7 +82,10 @@ class SqliteDatabase:
             self._readers.put_nowait(conn)
 
     @asynccontextmanager
-    async def read(self, *, for_user: int | None = None) -> AsyncIterator[SqliteConnection]:
+    async def read(
+        self, *, for_user: int | None = None, fresh: bool = False
+    ) -> AsyncIterator[SqliteConnection]:
+        # One file: every reader sees the latest commit, so ``fresh`` is free.
         conn = await self._readers.get()
         try:
             yield SqliteConnection(conn)
@@ -106,6 +109,9 @@ class SqliteDatabase:
     async def ping(self) -> None:
         async with self.read() as conn:
             await conn.fetchval("SELECT 1")
+
+    def replica_states(self) -> Mapping[str, str]:
+        return {}
 
     async def close(self) -> None:
         for conn in self._all:

@@ -9,12 +9,15 @@ count or a post without its fan-out.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from gramstack.domain.errors import NotFound
 from gramstack.domain.models import CommentRecord, MediaRecord, UserRecord
+from gramstack.invalidation import OnCommit, outbox
+from gramstack.invalidation.rules import Action, Change
 from gramstack.storage.ports import Connection, Database, Row
 
 _USER_COLUMNS = (
@@ -60,6 +63,34 @@ def _in_list(ids: Sequence[int], start: int = 1) -> str:
     return ", ".join(f"${i}" for i in range(start, start + len(ids)))
 
 
+async def _count_follow(conn: Connection, follower: int, followee: int, delta: int) -> None:
+    """Both users' counters, locked in ID order: A following B while B
+    follows A must not deadlock on PostgreSQL's row locks."""
+    updates = [
+        (follower, "following_count"),
+        (followee, "follower_count"),
+    ]
+    for user_id, column in sorted(updates):
+        await conn.execute(
+            f"UPDATE users SET {column} = {column} + $2 WHERE id = $1", user_id, delta
+        )
+
+
+def _follow_changes(action: Action, follower: int, followee: int) -> list[Change]:
+    return [
+        Change("follows", action, {"follower_id": follower, "followee_id": followee}),
+        Change("users", "update", {"id": follower}),
+        Change("users", "update", {"id": followee}),
+    ]
+
+
+def _like_changes(action: Action, media_id: int, user_id: int) -> list[Change]:
+    return [
+        Change("likes", action, {"user_id": user_id, "media_id": media_id}),
+        Change("media", "update", {"id": media_id}),
+    ]
+
+
 async def _enqueue(conn: Connection, jobs: Iterable[NewJob], now: int) -> None:
     rows = [(job.id, job.kind, json.dumps(job.payload), now) for job in jobs]
     if rows:
@@ -69,14 +100,51 @@ async def _enqueue(conn: Connection, jobs: Iterable[NewJob], now: int) -> None:
 
 
 class PrimaryStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, on_commit: OnCommit | None = None) -> None:
         self.db = db
+        self._on_commit = on_commit
+
+    @asynccontextmanager
+    async def _changing(
+        self, *, for_user: int | None = None
+    ) -> AsyncIterator[tuple[Connection, list[Change]]]:
+        """A write transaction whose changed rows (appended by the caller to
+        the yielded list) go to the outbox in the same transaction, and whose
+        cache keys are evicted right after the commit."""
+        changed: list[Change] = []
+        async with self.db.write(for_user=for_user) as conn:
+            yield conn, changed
+            if changed:
+                await outbox.append(conn, changed)
+        if changed and self._on_commit is not None:
+            await self._on_commit(changed)
+
+    @property
+    def _has_replicas(self) -> bool:
+        return bool(self.db.replica_states())
+
+    async def _by_ids(self, select: str, ids: Sequence[int], viewer: int | None) -> list[Row]:
+        """``select … WHERE id IN (ids)``. Rows a follower lacks are looked for
+        on the leader: the follower may not have them *yet*, and a client that
+        holds an ID got it from a node that had the row."""
+        sql = f"{select} WHERE id IN ({{}})"
+        async with self.db.read(for_user=viewer) as conn:
+            rows = await conn.fetch(sql.format(_in_list(ids)), *ids)
+        if len(rows) < len(ids) and self._has_replicas:
+            found = {row["id"] for row in rows}
+            missing = [i for i in ids if i not in found]
+            async with self.db.read(fresh=True) as conn:
+                rows += await conn.fetch(sql.format(_in_list(missing)), *missing)
+        return rows
 
     # -- ID shard leases -------------------------------------------------
 
     async def lease_id_shard(self, owner: str, now: int, ttl_ms: int, shards: int) -> int:
         """Take the lowest free (or expired) shard; raises if all are held."""
         async with self.db.write() as conn:
+            if self.db.dialect == "postgres":
+                # Two starting servers must not both see shard 0 free.
+                await conn.execute("LOCK TABLE id_shard_leases IN SHARE ROW EXCLUSIVE MODE")
             rows = await conn.fetch(
                 "SELECT shard, owner, expires_at FROM id_shard_leases ORDER BY shard"
             )
@@ -146,7 +214,7 @@ class PrimaryStore:
         self, user_id: int, username: str, password_hash: str, full_name: str, now: int
     ) -> UserRecord | None:
         """The new user, or None when the username is taken."""
-        async with self.db.write(for_user=user_id) as conn:
+        async with self._changing(for_user=user_id) as (conn, changed):
             row = await conn.fetchrow(
                 "INSERT INTO users (id, username, password_hash, full_name, created_at)"
                 " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) DO NOTHING"
@@ -157,13 +225,17 @@ class PrimaryStore:
                 full_name,
                 now,
             )
+            if row is not None:
+                changed.append(Change("users", "insert", {"id": user_id}))
         return None if row is None else _user(row)
 
     async def credentials(self, username: str) -> tuple[int, str] | None:
+        sql = "SELECT id, password_hash FROM users WHERE username = $1"
         async with self.db.read() as conn:
-            row = await conn.fetchrow(
-                "SELECT id, password_hash FROM users WHERE username = $1", username
-            )
+            row = await conn.fetchrow(sql, username)
+        if row is None and self._has_replicas:
+            async with self.db.read(fresh=True) as conn:
+                row = await conn.fetchrow(sql, username)
         return None if row is None else (row["id"], row["password_hash"])
 
     async def create_session(self, token_hash: str, user_id: int, now: int) -> None:
@@ -176,16 +248,17 @@ class PrimaryStore:
             )
 
     async def session_user(self, token_hash: str) -> int | None:
-        # Revocation must bite at once, so this always asks the leader's view.
-        async with self.db.write() as conn:
+        # Revocation must bite at once, so this always asks the leader's view
+        # (before the token is checked there is no user to route by).
+        async with self.db.read(fresh=True) as conn:
             value = await conn.fetchval(
                 "SELECT user_id FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL",
                 token_hash,
             )
         return None if value is None else int(value)
 
-    async def revoke_session(self, token_hash: str, now: int) -> None:
-        async with self.db.write() as conn:
+    async def revoke_session(self, token_hash: str, now: int, *, actor: int | None = None) -> None:
+        async with self.db.write(for_user=actor) as conn:
             await conn.execute(
                 "UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
                 token_hash,
@@ -195,8 +268,12 @@ class PrimaryStore:
     # -- users ---------------------------------------------------------------
 
     async def user_id_by_username(self, username: str) -> int | None:
+        sql = "SELECT id FROM users WHERE username = $1"
         async with self.db.read() as conn:
-            value = await conn.fetchval("SELECT id FROM users WHERE username = $1", username)
+            value = await conn.fetchval(sql, username)
+        if value is None and self._has_replicas:
+            async with self.db.read(fresh=True) as conn:
+                value = await conn.fetchval(sql, username)
         return None if value is None else int(value)
 
     async def users(
@@ -205,16 +282,13 @@ class PrimaryStore:
         unique = list(dict.fromkeys(ids))
         if not unique:
             return {}
-        async with self.db.read(for_user=viewer) as conn:
-            rows = await conn.fetch(
-                f"SELECT {_USER_COLUMNS} FROM users WHERE id IN ({_in_list(unique)})", *unique
-            )
+        rows = await self._by_ids(f"SELECT {_USER_COLUMNS} FROM users", unique, viewer)
         return {row["id"]: _user(row) for row in rows}
 
     async def update_profile(
         self, user_id: int, full_name: str | None, bio: str | None
     ) -> UserRecord:
-        async with self.db.write(for_user=user_id) as conn:
+        async with self._changing(for_user=user_id) as (conn, changed):
             row = await conn.fetchrow(
                 "UPDATE users SET full_name = COALESCE($2, full_name), bio = COALESCE($3, bio)"
                 f" WHERE id = $1 RETURNING {_USER_COLUMNS}",
@@ -222,6 +296,8 @@ class PrimaryStore:
                 full_name,
                 bio,
             )
+            if row is not None:
+                changed.append(Change("users", "update", {"id": user_id}))
         if row is None:
             raise NotFound("user", user_id)
         return _user(row)
@@ -232,7 +308,7 @@ class PrimaryStore:
         self, follow_id: int, follower: int, followee: int, now: int, jobs: Sequence[NewJob]
     ) -> bool:
         """True when the follow is new; counters and jobs only then."""
-        async with self.db.write(for_user=follower) as conn:
+        async with self._changing(for_user=follower) as (conn, changed):
             created = await conn.fetchval(
                 "INSERT INTO follows (id, follower_id, followee_id, created_at)"
                 " VALUES ($1, $2, $3, $4) ON CONFLICT (follower_id, followee_id) DO NOTHING"
@@ -244,19 +320,15 @@ class PrimaryStore:
             )
             if created is None:
                 return False
-            await conn.execute(
-                "UPDATE users SET following_count = following_count + 1 WHERE id = $1", follower
-            )
-            await conn.execute(
-                "UPDATE users SET follower_count = follower_count + 1 WHERE id = $1", followee
-            )
+            await _count_follow(conn, follower, followee, +1)
             await _enqueue(conn, jobs, now)
+            changed.extend(_follow_changes("insert", follower, followee))
         return True
 
     async def unfollow(self, follower: int, followee: int, now: int, jobs_for: Any) -> int | None:
         """The removed follow's ID (None if there was none); ``jobs_for(follow_id)``
         names the jobs to enqueue with the removal."""
-        async with self.db.write(for_user=follower) as conn:
+        async with self._changing(for_user=follower) as (conn, changed):
             follow_id = await conn.fetchval(
                 "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2 RETURNING id",
                 follower,
@@ -264,13 +336,9 @@ class PrimaryStore:
             )
             if follow_id is None:
                 return None
-            await conn.execute(
-                "UPDATE users SET following_count = following_count - 1 WHERE id = $1", follower
-            )
-            await conn.execute(
-                "UPDATE users SET follower_count = follower_count - 1 WHERE id = $1", followee
-            )
+            await _count_follow(conn, follower, followee, -1)
             await _enqueue(conn, jobs_for(int(follow_id)), now)
+            changed.extend(_follow_changes("delete", follower, followee))
         return int(follow_id)
 
     async def followed_among(self, viewer: int, candidates: Sequence[int]) -> set[int]:
@@ -317,8 +385,9 @@ class PrimaryStore:
         return [(row["id"], row["other"]) for row in rows]
 
     async def follower_ids_after(self, user_id: int, after: int, limit: int) -> list[int]:
-        """Follower IDs in ascending order, for fan-out batches."""
-        async with self.db.read() as conn:
+        """Follower IDs in ascending order, for fan-out batches; read on the
+        leader, so no follow committed before the post is missed."""
+        async with self.db.read(fresh=True) as conn:
             rows = await conn.fetch(
                 "SELECT follower_id FROM follows WHERE followee_id = $1 AND follower_id > $2"
                 " ORDER BY follower_id LIMIT $3",
@@ -331,7 +400,7 @@ class PrimaryStore:
     # -- media ---------------------------------------------------------------
 
     async def create_media(self, media: MediaRecord, jobs: Sequence[NewJob]) -> MediaRecord:
-        async with self.db.write(for_user=media.owner_id) as conn:
+        async with self._changing(for_user=media.owner_id) as (conn, changed):
             await conn.execute(
                 "INSERT INTO media (id, owner_id, caption, width, height, created_at)"
                 " VALUES ($1, $2, $3, $4, $5, $6)",
@@ -346,6 +415,8 @@ class PrimaryStore:
                 "UPDATE users SET media_count = media_count + 1 WHERE id = $1", media.owner_id
             )
             await _enqueue(conn, jobs, media.created_at)
+            changed.append(Change("media", "insert", {"id": media.id, "owner_id": media.owner_id}))
+            changed.append(Change("users", "update", {"id": media.owner_id}))
         return media
 
     async def media(
@@ -354,14 +425,13 @@ class PrimaryStore:
         unique = list(dict.fromkeys(ids))
         if not unique:
             return {}
-        async with self.db.read(for_user=viewer) as conn:
-            rows = await conn.fetch(
-                f"SELECT {_MEDIA_COLUMNS} FROM media WHERE id IN ({_in_list(unique)})", *unique
-            )
+        rows = await self._by_ids(f"SELECT {_MEDIA_COLUMNS} FROM media", unique, viewer)
         return {row["id"]: _media(row) for row in rows}
 
-    async def delete_media(self, media_id: int, now: int, jobs: Sequence[NewJob]) -> None:
-        async with self.db.write() as conn:
+    async def delete_media(
+        self, media_id: int, now: int, jobs: Sequence[NewJob], *, actor: int | None = None
+    ) -> None:
+        async with self._changing(for_user=actor) as (conn, changed):
             owner = await conn.fetchval(
                 "DELETE FROM media WHERE id = $1 RETURNING owner_id", media_id
             )
@@ -373,6 +443,10 @@ class PrimaryStore:
             await conn.execute("DELETE FROM likes WHERE media_id = $1", media_id)
             await conn.execute("DELETE FROM comments WHERE media_id = $1", media_id)
             await _enqueue(conn, jobs, now)
+            # The likes go with it; their membership keys name media that no
+            # longer exists, which hydration drops, so they need no eviction.
+            changed.append(Change("media", "delete", {"id": media_id, "owner_id": int(owner)}))
+            changed.append(Change("users", "update", {"id": int(owner)}))
 
     async def user_media_page(
         self, owner: int, after: int | None, limit: int, *, viewer: int | None = None
@@ -394,7 +468,7 @@ class PrimaryStore:
     ) -> tuple[bool, int, int]:
         """(created, like_count, owner_id); ``jobs_for(owner_id)`` names the jobs
         to enqueue when the like is new."""
-        async with self.db.write(for_user=user_id) as conn:
+        async with self._changing(for_user=user_id) as (conn, changed):
             created = await conn.fetchval(
                 "INSERT INTO likes (id, media_id, user_id, created_at) VALUES ($1, $2, $3, $4)"
                 " ON CONFLICT (media_id, user_id) DO NOTHING RETURNING id",
@@ -417,12 +491,13 @@ class PrimaryStore:
                 raise NotFound("media", media_id)
             if created is not None:
                 await _enqueue(conn, jobs_for(int(row["owner_id"])), now)
+                changed.extend(_like_changes("insert", media_id, user_id))
         return created is not None, int(row["like_count"]), int(row["owner_id"])
 
     async def unlike(
         self, media_id: int, user_id: int, now: int, jobs_for: JobsForPair
     ) -> tuple[bool, int]:
-        async with self.db.write(for_user=user_id) as conn:
+        async with self._changing(for_user=user_id) as (conn, changed):
             like_id = await conn.fetchval(
                 "DELETE FROM likes WHERE media_id = $1 AND user_id = $2 RETURNING id",
                 media_id,
@@ -442,6 +517,7 @@ class PrimaryStore:
                 raise NotFound("media", media_id)
             if like_id is not None:
                 await _enqueue(conn, jobs_for(int(row["owner_id"]), int(like_id)), now)
+                changed.extend(_like_changes("delete", media_id, user_id))
         return like_id is not None, int(row["like_count"])
 
     async def liked_among(self, viewer: int, media_ids: Sequence[int]) -> set[int]:
@@ -475,7 +551,7 @@ class PrimaryStore:
 
     async def add_comment(self, comment: CommentRecord, jobs_for: JobsFor) -> int:
         """Store the comment; returns the media owner's ID."""
-        async with self.db.write(for_user=comment.author_id) as conn:
+        async with self._changing(for_user=comment.author_id) as (conn, changed):
             owner = await conn.fetchval(
                 "UPDATE media SET comment_count = comment_count + 1 WHERE id = $1"
                 " RETURNING owner_id",
@@ -493,11 +569,12 @@ class PrimaryStore:
                 comment.created_at,
             )
             await _enqueue(conn, jobs_for(int(owner)), comment.created_at)
+            changed.append(Change("media", "update", {"id": comment.media_id}))
         return int(owner)
 
     async def comment_with_owner(self, comment_id: int) -> tuple[CommentRecord, int] | None:
         """The comment and its media's owner, read on the leader (it guards a delete)."""
-        async with self.db.write() as conn:
+        async with self.db.read(fresh=True) as conn:
             row = await conn.fetchrow(
                 "SELECT c.id, c.media_id, c.author_id, c.text, c.created_at, m.owner_id"
                 " FROM comments c JOIN media m ON m.id = c.media_id WHERE c.id = $1",
@@ -509,8 +586,10 @@ class PrimaryStore:
         owner = fields.pop("owner_id")
         return _comment(fields), int(owner)
 
-    async def delete_comment(self, comment_id: int, now: int, jobs: Sequence[NewJob]) -> bool:
-        async with self.db.write() as conn:
+    async def delete_comment(
+        self, comment_id: int, now: int, jobs: Sequence[NewJob], *, actor: int | None = None
+    ) -> bool:
+        async with self._changing(for_user=actor) as (conn, changed):
             media_id = await conn.fetchval(
                 "DELETE FROM comments WHERE id = $1 RETURNING media_id", comment_id
             )
@@ -520,6 +599,7 @@ class PrimaryStore:
                 "UPDATE media SET comment_count = comment_count - 1 WHERE id = $1", media_id
             )
             await _enqueue(conn, jobs, now)
+            changed.append(Change("media", "update", {"id": int(media_id)}))
         return True
 
     async def comments_page(

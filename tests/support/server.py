@@ -24,6 +24,17 @@ TEST_ENV = {
 }
 
 
+# The primary-store settings of the backend under test ({} is SQLite), set
+# by the ``server`` fixture so that extra servers a test starts run on the
+# same backend as the shared one.
+_backend_env: dict[str, str] = {}
+
+
+def use_backend(env: Mapping[str, str]) -> None:
+    _backend_env.clear()
+    _backend_env.update(env)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -57,7 +68,7 @@ def start_server(
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "server.log"
-    full_env = {**os.environ, **TEST_ENV, **(env or {})}
+    full_env = {**os.environ, **TEST_ENV, **_backend_env, **(env or {})}
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [

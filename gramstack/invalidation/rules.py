@@ -1,0 +1,100 @@
+"""The invalidation rule table: which cache keys a changed row makes stale.
+
+Both change readers use it: the outbox (rows recorded by the writing
+transaction) and the PostgreSQL logical slot (rows decoded from the WAL).
+A rule reads the columns named in ``COLUMNS``; the outbox records exactly
+those, and a slot reader needs them in deletes too (``REPLICA IDENTITY
+FULL`` on these tables, since their primary keys alone do not name the
+keys). Keys are spelled by ``gramstack.cache.keys`` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from gramstack.cache import keys
+
+Action = Literal["insert", "update", "delete"]
+
+
+class ChangedRow(Protocol):
+    """A changed row as any change reader sees it (``wal2json.RowChange`` fits)."""
+
+    @property
+    def table(self) -> str: ...
+
+    @property
+    def action(self) -> str: ...
+
+    def value(self, column: str) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A changed row as the outbox records it."""
+
+    table: str
+    action: Action
+    row: Mapping[str, int] = field(default_factory=dict)
+
+    def value(self, column: str) -> Any:
+        return self.row.get(column)
+
+
+def _ints(change: ChangedRow, *columns: str) -> list[int] | None:
+    values = [change.value(c) for c in columns]
+    if any(v is None for v in values):
+        return None
+    return [int(v) for v in values]
+
+
+def _users(change: ChangedRow) -> list[str]:
+    found = _ints(change, "id")
+    return [] if found is None else [keys.user_key(found[0])]
+
+
+def _media(change: ChangedRow) -> list[str]:
+    found = _ints(change, "id")
+    if found is None:
+        return []
+    affected = [keys.media_key(found[0])]
+    owner = _ints(change, "owner_id")
+    # Counter updates leave the owner's page of IDs as it was.
+    if owner is not None and change.action != "update":
+        affected.append(keys.user_media_key(owner[0]))
+    return affected
+
+
+def _follows(change: ChangedRow) -> list[str]:
+    found = _ints(change, "follower_id", "followee_id")
+    return [] if found is None else [keys.follows_key(*found)]
+
+
+def _likes(change: ChangedRow) -> list[str]:
+    found = _ints(change, "user_id", "media_id")
+    return [] if found is None else [keys.liked_key(*found)]
+
+
+Rule = Callable[[ChangedRow], list[str]]
+
+# table -> (columns the rule reads, rule)
+RULES: Mapping[str, tuple[tuple[str, ...], Rule]] = {
+    "users": (("id",), _users),
+    "media": (("id", "owner_id"), _media),
+    "follows": (("follower_id", "followee_id"), _follows),
+    "likes": (("user_id", "media_id"), _likes),
+}
+TABLES: tuple[str, ...] = tuple(RULES)
+COLUMNS: Mapping[str, tuple[str, ...]] = {table: rule[0] for table, rule in RULES.items()}
+
+
+def keys_for(changes: Iterable[ChangedRow]) -> list[str]:
+    """The cache keys the changes make stale, each once, in first-seen order."""
+    found: dict[str, None] = {}
+    for change in changes:
+        rule = RULES.get(change.table)
+        if rule is not None:
+            found.update(dict.fromkeys(rule[1](change)))
+    return list(found)

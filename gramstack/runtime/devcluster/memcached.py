@@ -1,0 +1,114 @@
+"""Real memcached processes on free loopback ports, for the dev cluster,
+the tests and the benchmark (Debian's ``memcached`` package, >= 1.6.10 for
+the meta commands)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+HOST = "127.0.0.1"
+
+
+class MemcachedMissing(RuntimeError):
+    """No memcached binary on PATH (``make test-deps`` installs it)."""
+
+
+@dataclass
+class MemcachedProcess:
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def address(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+
+def memcached_binary() -> str | None:
+    return shutil.which("memcached")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection((HOST, port), timeout=0.2) as sock:
+            sock.sendall(b"mn\r\n")
+            return sock.recv(16).startswith(b"MN")
+    except OSError:
+        return False
+
+
+def start_memcached(
+    port: int | None = None, memory_mb: int = 64, extra: Sequence[str] = ()
+) -> MemcachedProcess:
+    """Start one memcached on loopback and wait until it answers ``mn``."""
+    binary = memcached_binary()
+    if binary is None:
+        raise MemcachedMissing("memcached is not installed (apt-get install memcached)")
+    for _ in range(5):
+        chosen = port or _free_port()
+        args = [binary, "-l", HOST, "-p", str(chosen), "-U", "0", "-m", str(memory_mb), "-t", "2"]
+        if os.geteuid() == 0:
+            args += ["-u", "root"]
+        process = subprocess.Popen(
+            [*args, *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and process.poll() is None:
+            if _answers(chosen):
+                return MemcachedProcess(chosen, process)
+            time.sleep(0.02)
+        stop_memcached(MemcachedProcess(chosen, process))
+        if port is not None:
+            break  # the caller's port is taken: trying again will not help
+    raise RuntimeError(f"memcached did not start on {HOST}:{port or 'a free port'}")
+
+
+def stop_memcached(server: MemcachedProcess, *, hard: bool = False) -> None:
+    """Stop it (``hard``: SIGKILL at once, as a crash would) and reap it.
+
+    An idle memcached notices SIGTERM only at its next once-a-second clock
+    tick; a cache holds nothing worth waiting for, so it is killed soon after.
+    """
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGKILL if hard else signal.SIGTERM)
+        try:
+            server.process.wait(0.2)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
+
+
+def start_pool(count: int, memory_mb: int = 64) -> list[MemcachedProcess]:
+    started: list[MemcachedProcess] = []
+    try:
+        for _ in range(count):
+            started.append(start_memcached(memory_mb=memory_mb))
+    except BaseException:
+        for server in started:
+            stop_memcached(server)
+        raise
+    return started
+
+
+def addresses(servers: Sequence[MemcachedProcess]) -> str:
+    """The ``memcached_servers`` setting for these processes."""
+    return ",".join(s.address for s in servers)

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from gramstack.cache.memcached import MemcachedLeaseCache
+from gramstack.cache.memory import InProcessLeaseCache
+from gramstack.cache.ports import LeaseCache
+from gramstack.runtime.devcluster.memcached import (
+    MemcachedProcess,
+    memcached_binary,
+    start_memcached,
+    stop_memcached,
+)
+
+LEASE_S = 2
+
+
+@pytest.fixture(scope="session")
+def memcached_server() -> Iterator[MemcachedProcess]:
+    """One real memcached for the unit tests; each test uses its own keys."""
+    if memcached_binary() is None:
+        pytest.skip("memcached is not installed (make test-deps installs it)")
+    server = start_memcached()
+    yield server
+    stop_memcached(server)
+
+
+@pytest.fixture(params=["memory", "memcached"])
+async def cache(request: pytest.FixtureRequest) -> AsyncIterator[LeaseCache]:
+    """Each backend in turn: the contract tests hold for both."""
+    backend: LeaseCache
+    if request.param == "memory":
+        backend = InProcessLeaseCache(1 << 20, lease_s=LEASE_S)
+    else:
+        server: MemcachedProcess = request.getfixturevalue("memcached_server")
+        backend = MemcachedLeaseCache([server.address], lease_s=LEASE_S)
+    yield backend
+    await backend.close()

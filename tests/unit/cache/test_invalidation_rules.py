@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from gramstack.cache import keys
+from gramstack.invalidation.outbox import decode, encode
+from gramstack.invalidation.rules import COLUMNS, Change, keys_for
+
+
+def test_each_changed_row_names_its_keys() -> None:
+    changes = [
+        Change("users", "update", {"id": 1}),
+        Change("media", "update", {"id": 7}),
+        Change("media", "insert", {"id": 8, "owner_id": 1}),
+        Change("follows", "delete", {"follower_id": 2, "followee_id": 1}),
+        Change("likes", "insert", {"user_id": 2, "media_id": 7}),
+        Change("sessions", "insert", {"id": 3}),  # not cached: no rule
+        Change("users", "update", {"id": 1}),
+    ]
+    assert keys_for(changes) == [
+        keys.user_key(1),
+        keys.media_key(7),
+        keys.media_key(8),
+        keys.user_media_key(1),
+        keys.follows_key(2, 1),
+        keys.liked_key(2, 7),
+    ]
+
+
+def test_a_row_missing_its_columns_names_what_it_can() -> None:
+    assert keys_for([Change("media", "delete", {"id": 9})]) == [keys.media_key(9)]
+    assert keys_for([Change("likes", "delete", {"id": 9})]) == []
+
+
+def test_the_outbox_records_the_columns_the_rules_read() -> None:
+    assert set(COLUMNS) == {"users", "media", "follows", "likes"}
+    changes = [Change("likes", "insert", {"user_id": 2, "media_id": 7})]
+    assert decode(encode(changes)) == changes
