@@ -34,6 +34,9 @@ test-deps:
 		echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf && \
 		apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null; }
+	@# wal2json: the logical decoding plugin the invalidation service reads.
+	@test -f /usr/lib/postgresql/15/lib/wal2json.so || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15-wal2json >/dev/null; }
 	@# memcached >= 1.6.10 (meta commands) for the cache tests; they start their own.
 	@command -v memcached >/dev/null 2>&1 || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq memcached >/dev/null; }

@@ -56,6 +56,22 @@ def _dev_cluster(args: argparse.Namespace) -> int:
     return 0
 
 
+def _invalidator(settings: Settings) -> int:
+    import asyncio
+    import signal
+
+    # Until the event loop takes SIGTERM over, it means a plain clean exit.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    from gramstack.invalidation.service import serve_invalidator
+
+    try:
+        asyncio.run(serve_invalidator(settings))
+    except ConfigError as exc:
+        print(f"gramstack: configuration error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gramstack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -67,6 +83,11 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="number of worker processes (default 1)")
     migrate = commands.add_parser("migrate", help="create or upgrade the database schema")
     migrate.add_argument("--data-dir", type=Path, help="directory for SQLite files")
+    commands.add_parser(
+        "invalidator",
+        help="tail PostgreSQL's logical replication slot and evict changed keys from memcached",
+    )
+
     cluster = commands.add_parser(
         "dev-cluster", help="start or stop local PostgreSQL leader and followers"
     )
@@ -96,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level)
     if args.command == "serve":
         return _serve(settings)
+    if args.command == "invalidator":
+        return _invalidator(settings)
     if args.command == "migrate":
         return _migrate(settings)
     if args.command == "dev-cluster":

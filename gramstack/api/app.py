@@ -85,6 +85,7 @@ def create_app(settings: Settings) -> Starlette:
         *web_routes(),
     ]
     middleware = [
+        Middleware(errors.UnexpectedErrorMiddleware),
         Middleware(MetricsMiddleware),
         Middleware(DeadlineMiddleware, seconds=settings.request_deadline_s),
     ]
@@ -96,7 +97,6 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers={
             DomainError: errors.domain_error,
             HTTPException: errors.http_error,
-            Exception: errors.unexpected_error,
         },
         lifespan=lifespan,
     )

@@ -70,7 +70,20 @@ async def json_object(
         value = data[name]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise InvalidRequest(f"field {name} must be a {kind.__name__}")
+        if isinstance(value, str) and not storable_text(value):
+            raise InvalidRequest(f"field {name} is not valid text")
     return data
+
+
+def storable_text(text: str) -> bool:
+    """JSON allows lone surrogates (\\ud800) and NUL; no database stores them."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def path_id(request: Request, name: str, kind: str) -> int:

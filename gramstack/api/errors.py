@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from gramstack.api.auth import SESSION_COOKIE, clear_session_cookies
 from gramstack.domain import errors
+from gramstack.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("gramstack.api")
 
@@ -83,6 +84,31 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, message, dict(exc.headers or {}))
 
 
-async def unexpected_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal_error", "something went wrong on our side")
+class UnexpectedErrorMiddleware:
+    """The last word on bugs: a 500 in the api.md shape, logged, and the
+    connection kept. (Starlette's own handler re-raises after answering,
+    and uvicorn then drops the client's keep-alive connection.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            response = error_response(500, "internal_error", "something went wrong on our side")
+            await response(scope, receive, send)

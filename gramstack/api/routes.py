@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gramstack.api import auth
-from gramstack.api.bodies import json_object, path_id
+from gramstack.api.bodies import json_object, path_id, storable_text
 from gramstack.api.serializers import (
     activity_json,
     comment_json,
@@ -204,7 +204,7 @@ async def post_media(request: Request) -> Response:
         caption = form.get("caption", "")
         if not isinstance(upload, UploadFile):
             raise InvalidRequest("missing 'file' part with the image")
-        if not isinstance(caption, str):
+        if not isinstance(caption, str) or not storable_text(caption):
             raise InvalidRequest("caption must be text")
         if upload.size is not None and upload.size > max_bytes:
             raise TooLarge(_too_large_message(max_bytes), max_bytes)
@@ -213,20 +213,21 @@ async def post_media(request: Request) -> Response:
 
 
 async def media_item(request: Request) -> Response:
-    media_id = path_id(request, "id", "media")
     if request.method == "DELETE":
         viewer = await auth.viewer(request, required=True)
         assert viewer is not None
+        media_id = path_id(request, "id", "media")
         await media.delete_media(_b(request), viewer, media_id)
         return Response(status_code=204)
+    media_id = path_id(request, "id", "media")
     viewer = await auth.viewer(request, required=False)
     return JSONResponse(media_json(await media.get_media(_b(request), media_id, viewer)))
 
 
 async def like(request: Request) -> Response:
-    media_id = path_id(request, "id", "media")
     viewer = await auth.viewer(request, required=True)
     assert viewer is not None
+    media_id = path_id(request, "id", "media")
     if request.method == "PUT":
         state = await likes.like(_b(request), viewer, media_id)
     else:
@@ -242,13 +243,14 @@ async def likers(request: Request) -> Response:
 
 
 async def media_comments(request: Request) -> Response:
-    media_id = path_id(request, "id", "media")
     if request.method == "POST":
         viewer = await auth.viewer(request, required=True)
         assert viewer is not None
+        media_id = path_id(request, "id", "media")
         body = await json_object(request, _json_limit(request), required={"text": str})
         view = await comments.add_comment(_b(request), viewer, media_id, body["text"])
         return JSONResponse(comment_json(view), 201)
+    media_id = path_id(request, "id", "media")
     viewer = await auth.viewer(request, required=False)
     page = await comments.list_comments(
         _b(request), media_id, _page(request, comments.COMMENTS), viewer
@@ -257,9 +259,9 @@ async def media_comments(request: Request) -> Response:
 
 
 async def delete_comment(request: Request) -> Response:
-    comment_id = path_id(request, "id", "comment")
     viewer = await auth.viewer(request, required=True)
     assert viewer is not None
+    comment_id = path_id(request, "id", "comment")
     await comments.delete_comment(_b(request), viewer, comment_id)
     return Response(status_code=204)
 
@@ -294,7 +296,12 @@ async def image(request: Request) -> Response:
     data = await _b(request).blobs.read(media.blob_key(media_id, rendition))
     if data is None:
         raise NotFound("image", media_id)
-    headers: dict[str, Any] = {"Cache-Control": "public, max-age=60"}
+    # The bytes never change, but the post may be deleted: caches must ask
+    # again each time (a cheap 304 while it exists, a 404 once it is gone).
+    etag = f'"{media_id}-{rendition}"'
+    headers: dict[str, Any] = {"Cache-Control": "no-cache", "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
     return Response(data, media_type="image/jpeg", headers=headers)
 
 

@@ -349,6 +349,34 @@ class MemcachedLeaseCache:
     async def delete(self, keys: Sequence[str]) -> None:
         await self._delete(keys, ())
 
+    async def invalidate_acknowledged(self, keys: Sequence[str]) -> None:
+        """``invalidate``, but every server that holds one of the keys must
+        confirm it, else ``CacheUnavailable``: the invalidation service only
+        moves its replication slot past changes whose deletes landed."""
+        writes: dict[str, tuple[MetaClient, list[bytes]]] = {}
+        for key in dict.fromkeys(keys):
+            addresses = [self._ring.node_for(key)]
+            if self._gutter is not None:
+                addresses.append(self._gutter.node_for(key))
+            for address in addresses:
+                client = self._clients[address]
+                command = md(key, "I", f"T{self._lease_s}", "q")
+                writes.setdefault(address, (client, []))[1].append(command)
+        batches = list(writes.values())
+        results = await asyncio.gather(
+            *(client.execute(commands, quiet=True) for client, commands in batches),
+            return_exceptions=True,
+        )
+        for (client, _), result in zip(batches, results, strict=True):
+            if isinstance(result, CacheError):
+                self._mark_down(client.address, result)
+                raise CacheUnavailable(f"memcached {client.address}: {result}") from result
+            if isinstance(result, BaseException):
+                raise result
+            refused = [reply.code for reply in result if reply.code not in ("HD", "NF")]
+            if refused:
+                raise CacheUnavailable(f"memcached {client.address} refused deletes: {refused[0]}")
+
     async def _delete(self, keys: Sequence[str], flags: tuple[str, ...]) -> None:
         writes: dict[str, tuple[MetaClient, list[bytes]]] = {}
         for key in dict.fromkeys(keys):

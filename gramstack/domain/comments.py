@@ -46,6 +46,10 @@ async def delete_comment(b: Backends, viewer: int, comment_id: int) -> None:
     )
     if not await b.store.delete_comment(comment_id, b.clock_ms(), removal, actor=viewer):
         raise NotFound("comment", comment_id)
+    if removal and viewer == media_owner:
+        # The inbox is the deleter's own: they must not see the item on their
+        # next request, so do now what the queued job would do a bit later.
+        await (await b.region_for(viewer)).remove_activity(viewer, comment.id)
 
 
 async def list_comments(

@@ -17,13 +17,18 @@ async def home_feed(b: Backends, viewer: int, page: PageRequest) -> Page[MediaVi
     items: list[MediaView] = []
     after = page.after
     # Timeline rows of deleted media are removed by a job; until it runs they
-    # are skipped here, so keep reading until the page is full.
+    # are skipped here, and so are rows of authors no longer followed (a
+    # fan-out racing an unfollow can write one after the unfollow cleaned
+    # up). Keep reading until the page is full.
     for _ in range(_MAX_SCANS):
         wanted = page.limit - len(items)
         ids = await region.timeline_page(viewer, after, wanted + 1)
         more = len(ids) > wanted
         ids = ids[:wanted]
-        items.extend(await media_views_by_id(b, ids, viewer))
+        views = await media_views_by_id(b, ids, viewer)
+        authors = {v.owner.id for v in views} - {viewer}
+        followed = await b.store.followed_among(viewer, list(authors)) if authors else set()
+        items.extend(v for v in views if v.owner.id == viewer or v.owner.id in followed)
         if ids:
             after = ids[-1]
         if not more or len(items) >= page.limit:

@@ -57,7 +57,7 @@ def parse_page_request(kind: str, limit: str | None, cursor: str | None) -> Page
     if limit is None:
         size = DEFAULT_LIMIT
     else:
-        if not limit.isdigit() or len(limit) > 4:
+        if not (limit.isascii() and limit.isdecimal()) or len(limit) > 4:
             raise InvalidRequest("limit must be an integer from 1 to 100")
         size = int(limit)
         if not 1 <= size <= MAX_LIMIT:

@@ -15,7 +15,8 @@ MAX_COMMENT = 2200
 
 def normalize_username(raw: str) -> str:
     username = raw.lower()
-    if not _USERNAME.fullmatch(username):
+    # ASCII first: some non-ASCII letters lowercase to ASCII (K, the Kelvin sign).
+    if not raw.isascii() or not _USERNAME.fullmatch(username):
         raise ValidationFailed("username", "must be 1 to 30 characters of a-z, 0-9, '.' and '_'")
     return username
 

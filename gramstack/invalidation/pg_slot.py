@@ -61,7 +61,6 @@ class LogicalSlotReader:
             pass
         options = {**PLUGIN_OPTIONS, "add-tables": ",".join(f"*.{t}" for t in self._tables)}
         self._cursor.start_replication(slot_name=self._slot, decode=True, options=options)
-        self._conn.set_isolation_level(psycopg2.extensions.ISOLATION_LEVEL_AUTOCOMMIT)
 
     async def _message(self, timeout: float) -> Any:
         """The next replication message, or None when none came in ``timeout``."""
@@ -74,14 +73,20 @@ class LogicalSlotReader:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            readable = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            readable: asyncio.Future[None] = loop.create_future()
+
+            def wake(future: asyncio.Future[None] = readable) -> None:
+                if not future.done():
+                    future.set_result(None)
+
             fd = self._conn.fileno()
-            asyncio.get_running_loop().add_reader(fd, readable.set_result, None)
+            loop.add_reader(fd, wake)
             try:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(readable, min(remaining, FEEDBACK_EVERY_S))
             finally:
-                asyncio.get_running_loop().remove_reader(fd)
+                loop.remove_reader(fd)
 
     def _keep_alive(self) -> None:
         now = time.monotonic()

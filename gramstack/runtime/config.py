@@ -48,6 +48,11 @@ class Settings:
     # (it also reads it before each request's first cached read).
     outbox_poll_s: float = 0.2
     outbox_retention_s: int = 600
+    # The invalidation service (``gramstack invalidator``).
+    invalidator_slot: str = "gramstack_invalidator"
+    invalidator_host: str = "127.0.0.1"
+    invalidator_metrics_port: int = 9187
+    invalidator_log_every_s: float = 60.0
     request_deadline_s: float = 12.0
     max_upload_bytes: int = 20 * 1024 * 1024
     max_image_pixels: int = 50_000_000

@@ -173,7 +173,11 @@ async def open_backends(settings: Settings, *, run_jobs: bool = True) -> AsyncIt
     cache, cache_task = await _keep_cache_current(settings, primary, cache)
 
     backends = Backends(
-        store=PrimaryStore(primary, on_commit=evict_after_commit(cache)),
+        store=PrimaryStore(
+            primary,
+            on_commit=evict_after_commit(cache),
+            outbox=settings.cache_backend == "memory",
+        ),
         regions=regions,
         placement=HomeRegionPlacement(settings.region),
         cache=cache,

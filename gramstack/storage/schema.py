@@ -17,14 +17,17 @@ from gramstack.storage.ports import Connection, Database
 log = logging.getLogger("gramstack.migrate")
 
 
-def _migration_files() -> list[tuple[str, str]]:
+def _migration_files(dialect: str) -> list[tuple[str, str]]:
+    """``NNNN_name.sql`` runs everywhere; ``NNNN_name.<dialect>.sql`` only
+    on that dialect (e.g. PostgreSQL's replica identity settings)."""
     folder = resources.files("gramstack.storage") / "sql"
-    files = sorted(
-        (entry.name, entry.read_text("utf-8"))
-        for entry in folder.iterdir()
-        if entry.name.endswith(".sql")
-    )
-    return files
+    files = []
+    for entry in folder.iterdir():
+        parts = entry.name.split(".")
+        if parts[-1] != "sql" or (len(parts) == 3 and parts[1] != dialect) or len(parts) > 3:
+            continue
+        files.append((parts[0], entry.read_text("utf-8")))
+    return sorted(files)
 
 
 def _statements(script: str) -> list[str]:
@@ -51,8 +54,7 @@ async def migrate(db: Database) -> list[str]:
             " version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"
         )
     applied: list[str] = []
-    for name, script in _migration_files():
-        version = name.removesuffix(".sql")
+    for version, script in _migration_files(db.dialect):
         async with db.write() as conn:
             await _take_turn(db, conn)
             done = await conn.fetchval(

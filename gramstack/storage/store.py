@@ -100,9 +100,15 @@ async def _enqueue(conn: Connection, jobs: Iterable[NewJob], now: int) -> None:
 
 
 class PrimaryStore:
-    def __init__(self, db: Database, *, on_commit: OnCommit | None = None) -> None:
+    def __init__(
+        self, db: Database, *, on_commit: OnCommit | None = None, outbox: bool = True
+    ) -> None:
         self.db = db
         self._on_commit = on_commit
+        # The outbox is for caches that live in each process; a shared cache
+        # (memcached) is kept current by the invalidator reading the WAL, and
+        # the outbox's single sequence row would only serialize the writers.
+        self._outbox = outbox
 
     @asynccontextmanager
     async def _changing(
@@ -114,7 +120,7 @@ class PrimaryStore:
         changed: list[Change] = []
         async with self.db.write(for_user=for_user) as conn:
             yield conn, changed
-            if changed:
+            if changed and self._outbox:
                 await outbox.append(conn, changed)
         if changed and self._on_commit is not None:
             await self._on_commit(changed)

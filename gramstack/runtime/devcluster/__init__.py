@@ -142,7 +142,10 @@ async def _create_database(state: ClusterState) -> None:
         f"postgresql://{pg.SUPERUSER}@127.0.0.1:{state.leader.port}/postgres"
     )
     try:
-        await admin.execute(f"CREATE ROLE {APP_ROLE} LOGIN")
+        # REPLICATION lets the invalidation service open its logical slot
+        # with the same credentials; a production deployment would give the
+        # invalidator a role of its own.
+        await admin.execute(f"CREATE ROLE {APP_ROLE} LOGIN REPLICATION")
         await admin.execute(f"CREATE DATABASE {DATABASE} OWNER {APP_ROLE}")
     finally:
         await admin.close()

@@ -51,7 +51,9 @@ def test_adapter_matches_the_port() -> None:
 
 
 async def test_migrations_apply_once(db: PostgresDatabase) -> None:
-    versions = [name.removesuffix(".sql") for name, _ in _migration_files()]
+    versions = [name for name, _ in _migration_files("postgres")]
+    assert "0004_replica_identity" in versions
+    assert "0004_replica_identity" not in [name for name, _ in _migration_files("sqlite")]
     assert await migrate(db) == versions
     assert await migrate(db) == []
     async with db.read() as conn:
@@ -101,7 +103,7 @@ def _run_all(target: object, args: list[tuple[object, ...]]) -> list[list[object
 async def test_concurrent_migrations_from_many_processes_are_safe(dsn: str) -> None:
     results = await asyncio.to_thread(_run_all, _migrate_in_process, [(dsn,)] * 4)
     applied = [version for result in results for version in result]
-    assert sorted(applied) == sorted(name.removesuffix(".sql") for name, _ in _migration_files())
+    assert sorted(applied) == sorted(name for name, _ in _migration_files("postgres"))
 
 
 async def test_starting_processes_lease_distinct_shards_and_mint_unique_ids(
