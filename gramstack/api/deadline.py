@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 
 from gramstack.api.errors import error_response
-from gramstack.types import ASGIApp, Message, Receive, Scope, Send
+from gramstack.api.tracking import ResponseTracker
+from gramstack.types import ASGIApp, Receive, Scope, Send
 
 
 class DeadlineMiddleware:
@@ -19,25 +20,18 @@ class DeadlineMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def send_tracking(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        response = ResponseTracker(send)
         deadline = asyncio.timeout(self.seconds)
         try:
             async with deadline:
-                await self.app(scope, receive, send_tracking)
+                await self.app(scope, receive, response.send)
         except TimeoutError:
             if not deadline.expired():
                 raise
-            if started:
+            if response.started:
                 # Headers are gone already; all we can do is stop streaming.
                 return
-            response = error_response(
+            timeout = error_response(
                 504, "timeout", f"the request took longer than {self.seconds:g} s"
             )
-            await response(scope, receive, send)
+            await timeout(scope, receive, send)

@@ -11,8 +11,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gramstack.api.auth import SESSION_COOKIE, clear_session_cookies
+from gramstack.api.tracking import ResponseTracker
 from gramstack.domain import errors
-from gramstack.types import ASGIApp, Message, Receive, Scope, Send
+from gramstack.types import ASGIApp, Receive, Scope, Send
 
 log = logging.getLogger("gramstack.api")
 
@@ -96,19 +97,12 @@ class UnexpectedErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def send_tracking(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        response = ResponseTracker(send)
         try:
-            await self.app(scope, receive, send_tracking)
+            await self.app(scope, receive, response.send)
         except Exception:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            if started:
+            if response.started:
                 raise
-            response = error_response(500, "internal_error", "something went wrong on our side")
-            await response(scope, receive, send)
+            failure = error_response(500, "internal_error", "something went wrong on our side")
+            await failure(scope, receive, send)

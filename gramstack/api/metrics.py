@@ -23,7 +23,8 @@ from prometheus_client import multiprocess as prom_multiprocess
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gramstack.types import ASGIApp, Message, Receive, Scope, Send
+from gramstack.api.tracking import ResponseTracker
+from gramstack.types import ASGIApp, Receive, Scope, Send
 
 REQUESTS = Counter("gramstack_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -45,18 +46,11 @@ class MetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        status = 500
         started = time.perf_counter()
-
-        async def send_tracking(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
+        response = ResponseTracker(send)
         IN_FLIGHT.inc()
         try:
-            await self.app(scope, receive, send_tracking)
+            await self.app(scope, receive, response.send)
         finally:
             IN_FLIGHT.dec()
             route = scope.get("route")
@@ -64,6 +58,7 @@ class MetricsMiddleware:
             # the label set unbounded.
             template = getattr(route, "path", None) or "unmatched"
             method = scope["method"]
+            status = 500 if response.status is None else response.status
             REQUESTS.labels(method, template, str(status)).inc()
             LATENCY.labels(method, template).observe(time.perf_counter() - started)
 
