@@ -165,8 +165,9 @@ _ERRORS = {
     "429": "Too many requests (`rate_limited`); see `Retry-After`",
     "503": "A required backend is down (`unavailable`)",
     "504": "The request ran past the deadline (`timeout`)",
+    "500": "A bug on our side (`internal_error`); the body never holds internals",
 }
-_ALWAYS = ["503", "504"]
+_ALWAYS = ["500", "503", "504"]
 
 
 def _json(schema: JSON) -> JSON:
@@ -489,7 +490,9 @@ def openapi_document() -> JSON:
         "info": {
             "title": "gramstack",
             "version": "1",
-            "description": "Photo-sharing API. IDs are 64-bit integers serialized as strings.",
+            "description": "Photo-sharing API. IDs are 64-bit integers serialized as strings."
+            " Every error body is the `Error` schema; a method a path does not serve is"
+            " answered 405 with code `method_not_allowed` and an `Allow` header.",
         },
         "paths": paths,
         "components": {
