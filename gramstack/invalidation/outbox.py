@@ -14,7 +14,7 @@ import json
 import logging
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -208,15 +208,26 @@ class OutboxSyncedCache:
     read of each request (each asyncio task), at most once per ``window_s``
     for long-lived tasks."""
 
-    def __init__(self, cache: LocalLeaseCache, tailer: OutboxTailer, window_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        cache: LocalLeaseCache,
+        tailer: OutboxTailer,
+        window_s: float = 1.0,
+        committed_head: Callable[[], int] | None = None,
+    ) -> None:
         self.inner = cache
         self._tailer = tailer
         self._window_s = window_s
+        # The newest outbox ID any process of this server committed (shared
+        # memory): while the tailer has read that far, there is nothing to ask.
+        self._committed_head = committed_head
         self._synced: weakref.WeakKeyDictionary[asyncio.Task[object], float] = (
             weakref.WeakKeyDictionary()
         )
 
     async def _sync(self) -> None:
+        if self._committed_head is not None and self._committed_head() <= self._tailer.position:
+            return
         task = asyncio.current_task()
         now = time.monotonic()
         if task is not None:

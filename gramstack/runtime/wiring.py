@@ -13,7 +13,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from gramstack.cache.memcached import MemcachedLeaseCache
@@ -38,9 +38,10 @@ from gramstack.placement.home import HomeRegionPlacement
 from gramstack.regional.ports import RegionalStore
 from gramstack.regional.sql import SqlRegionalStore
 from gramstack.runtime.config import Settings
+from gramstack.runtime.shared import SharedMaxTable
 from gramstack.storage.ports import Database
 from gramstack.storage.postgres import PostgresDatabase
-from gramstack.storage.router import FollowerRouter, SharedLsnTable, WriteMarks
+from gramstack.storage.router import FollowerRouter, WriteMarks
 from gramstack.storage.schema import migrate
 from gramstack.storage.sqlite import SqliteDatabase
 from gramstack.storage.store import PrimaryStore
@@ -72,13 +73,17 @@ def _addresses(setting: str) -> list[str]:
 
 async def _keep_cache_current(
     settings: Settings, primary: Database, cache: LeaseCache
-) -> tuple[LeaseCache, asyncio.Task[None]]:
+) -> tuple[LeaseCache, asyncio.Task[None], Callable[[int], None] | None]:
     """The cache the use cases get, and the task that keeps it current.
 
     An in-process cache is this worker's alone: it tails the outbox (and
     reads it before each request's first cached read, so a write made
     through another worker is seen). memcached is shared, so the writer's
     own deletes are enough here; the outbox is only pruned.
+
+    The third value, for in-process caches, is told each committed outbox ID
+    so that the workers of this server skip the outbox query while nothing
+    new was committed.
     """
     reader = OutboxReader(primary)
     if isinstance(cache, InProcessLeaseCache):
@@ -89,8 +94,11 @@ async def _keep_cache_current(
             retention_s=settings.outbox_retention_s,
         )
         await tailer.start()
-        return OutboxSyncedCache(cache, tailer), asyncio.create_task(tailer.run())
-    return cache, asyncio.create_task(prune_forever(reader, settings.outbox_retention_s))
+        head = SharedMaxTable(settings.data_dir / "run" / "outbox-head.bin", slots=1)
+        synced = OutboxSyncedCache(cache, tailer, committed_head=lambda: head.get(0))
+        return synced, asyncio.create_task(tailer.run()), lambda i: head.raise_to(0, i)
+    task = asyncio.create_task(prune_forever(reader, settings.outbox_retention_s))
+    return cache, task, None
 
 
 async def _open_primary(settings: Settings, cache: LeaseCache | None = None) -> Database:
@@ -107,7 +115,7 @@ async def _open_primary(settings: Settings, cache: LeaseCache | None = None) -> 
     if not followers or cache is None:
         return leader
     try:
-        table = SharedLsnTable(
+        table = SharedMaxTable(
             settings.data_dir / "run" / f"write-lsn-{await leader.system_identifier()}.bin"
         )
         router = FollowerRouter(
@@ -170,13 +178,14 @@ async def open_backends(settings: Settings, *, run_jobs: bool = True) -> AsyncIt
     primary = await _open_primary(settings, cache)
     await migrate(primary)
     regions = await _open_regions(settings)
-    cache, cache_task = await _keep_cache_current(settings, primary, cache)
+    cache, cache_task, on_outbox = await _keep_cache_current(settings, primary, cache)
 
     backends = Backends(
         store=PrimaryStore(
             primary,
             on_commit=evict_after_commit(cache),
             outbox=settings.cache_backend == "memory",
+            on_outbox=on_outbox,
         ),
         regions=regions,
         placement=HomeRegionPlacement(settings.region),

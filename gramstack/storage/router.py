@@ -21,16 +21,11 @@ import asyncio
 import collections
 import contextlib
 import contextvars
-import fcntl
 import logging
-import mmap
-import os
-import struct
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -38,6 +33,7 @@ from prometheus_client import Counter, Gauge
 
 from gramstack.cache import keys
 from gramstack.cache.ports import LeaseCache
+from gramstack.runtime.shared import SharedMaxTable
 from gramstack.storage.ports import Connection, Dialect, Row
 from gramstack.storage.postgres import PostgresDatabase
 
@@ -91,61 +87,12 @@ def _note_node(node: str, reason: str) -> None:
         nodes.append(node)
 
 
-class SharedLsnTable:
-    """user ID -> highest WAL position written for them, in a small file
-    mapped by every worker process of a server.
-
-    Users share slots by hash; a slot keeps the maximum of its users'
-    positions, so a collision can only send a read to the leader, never to
-    a stale follower. Old entries need no expiry: once followers pass them,
-    they route nothing.
-    """
-
-    _SLOT = struct.Struct("<q")
-
-    def __init__(self, path: Path, slots: int = 1 << 16) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._slots = slots
-        size = slots * self._SLOT.size
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        if os.fstat(self._fd).st_size < size:
-            os.ftruncate(self._fd, size)
-        self._map = mmap.mmap(self._fd, size)
-
-    def _offset(self, user_id: int) -> int:
-        # Fibonacci hashing: IDs differ mostly in their high (time) bits,
-        # which a plain modulo would ignore.
-        mixed = (user_id * 0x9E3779B97F4A7C15) & 0xFFFF_FFFF_FFFF_FFFF
-        return ((mixed >> 32) % self._slots) * self._SLOT.size
-
-    def get(self, user_id: int) -> int:
-        offset = self._offset(user_id)
-        fcntl.lockf(self._fd, fcntl.LOCK_SH, self._SLOT.size, offset, os.SEEK_SET)
-        try:
-            return int(self._SLOT.unpack_from(self._map, offset)[0])
-        finally:
-            fcntl.lockf(self._fd, fcntl.LOCK_UN, self._SLOT.size, offset, os.SEEK_SET)
-
-    def raise_to(self, user_id: int, lsn: int) -> None:
-        offset = self._offset(user_id)
-        fcntl.lockf(self._fd, fcntl.LOCK_EX, self._SLOT.size, offset, os.SEEK_SET)
-        try:
-            if self._SLOT.unpack_from(self._map, offset)[0] < lsn:
-                self._SLOT.pack_into(self._map, offset, lsn)
-        finally:
-            fcntl.lockf(self._fd, fcntl.LOCK_UN, self._SLOT.size, offset, os.SEEK_SET)
-
-    def close(self) -> None:
-        self._map.close()
-        os.close(self._fd)
-
-
 class WriteMarks:
     """Where each user's last write sits in the WAL: the local shared table
     for this server's workers, and the lease cache (``ttl_s``) for other
     servers when the cache is shared."""
 
-    def __init__(self, table: SharedLsnTable | None, cache: LeaseCache, ttl_s: int) -> None:
+    def __init__(self, table: SharedMaxTable | None, cache: LeaseCache, ttl_s: int) -> None:
         self._table = table
         self._cache = cache
         self._ttl_s = ttl_s

@@ -101,10 +101,18 @@ async def _enqueue(conn: Connection, jobs: Iterable[NewJob], now: int) -> None:
 
 class PrimaryStore:
     def __init__(
-        self, db: Database, *, on_commit: OnCommit | None = None, outbox: bool = True
+        self,
+        db: Database,
+        *,
+        on_commit: OnCommit | None = None,
+        outbox: bool = True,
+        on_outbox: Callable[[int], None] | None = None,
     ) -> None:
         self.db = db
         self._on_commit = on_commit
+        # Told each committed outbox ID, so readers in other processes can
+        # skip the outbox query while nothing new was committed.
+        self._on_outbox = on_outbox
         # The outbox is for caches that live in each process; a shared cache
         # (memcached) is kept current by the invalidator reading the WAL, and
         # the outbox's single sequence row would only serialize the writers.
@@ -118,10 +126,13 @@ class PrimaryStore:
         the yielded list) go to the outbox in the same transaction, and whose
         cache keys are evicted right after the commit."""
         changed: list[Change] = []
+        outbox_id: int | None = None
         async with self.db.write(for_user=for_user) as conn:
             yield conn, changed
             if changed and self._outbox:
-                await outbox.append(conn, changed)
+                outbox_id = await outbox.append(conn, changed)
+        if outbox_id is not None and self._on_outbox is not None:
+            self._on_outbox(outbox_id)
         if changed and self._on_commit is not None:
             await self._on_commit(changed)
 

@@ -12,8 +12,9 @@ import pytest
 
 from gramstack.cache.memory import InProcessLeaseCache
 from gramstack.cache.null import NullLeaseCache
+from gramstack.runtime.shared import SharedMaxTable
 from gramstack.storage.ports import Database
-from gramstack.storage.router import FollowerRouter, SharedLsnTable, WriteMarks, read_nodes
+from gramstack.storage.router import FollowerRouter, WriteMarks, read_nodes
 
 
 class _Conn:
@@ -101,7 +102,7 @@ def clock() -> _Clock:
 async def router(
     nodes: dict[str, _FakeNode], clock: _Clock, tmp_path: Path
 ) -> AsyncIterator[FollowerRouter]:
-    marks = WriteMarks(SharedLsnTable(tmp_path / "marks"), NullLeaseCache(), ttl_s=10)
+    marks = WriteMarks(SharedMaxTable(tmp_path / "marks"), NullLeaseCache(), ttl_s=10)
     r = FollowerRouter(
         nodes["leader"],  # type: ignore[arg-type]
         {"eu": nodes["eu"], "local": nodes["local"]},  # type: ignore[dict-item]
@@ -227,7 +228,7 @@ async def test_the_nodes_that_served_reads_are_recorded_for_the_header(
 
 
 def test_shared_table_keeps_the_highest_position_across_processes(tmp_path: Path) -> None:
-    one, two = SharedLsnTable(tmp_path / "t"), SharedLsnTable(tmp_path / "t")
+    one, two = SharedMaxTable(tmp_path / "t"), SharedMaxTable(tmp_path / "t")
     one.raise_to(42, 500)
     two.raise_to(42, 300)
     assert one.get(42) == two.get(42) == 500
@@ -238,8 +239,8 @@ def test_shared_table_keeps_the_highest_position_across_processes(tmp_path: Path
 
 async def test_write_marks_also_consult_the_shared_cache(tmp_path: Path) -> None:
     cache = InProcessLeaseCache(1 << 20)
-    here = WriteMarks(SharedLsnTable(tmp_path / "a"), cache, ttl_s=10)
-    elsewhere = WriteMarks(SharedLsnTable(tmp_path / "b"), cache, ttl_s=10)
+    here = WriteMarks(SharedMaxTable(tmp_path / "a"), cache, ttl_s=10)
+    elsewhere = WriteMarks(SharedMaxTable(tmp_path / "b"), cache, ttl_s=10)
     await here.remember(9, 1234)
     assert await elsewhere.position(9) == 1234
     assert await elsewhere.position(10) == 0
