@@ -21,7 +21,7 @@ LEASE_S = 2
 def memcached_server() -> Iterator[MemcachedProcess]:
     """One real memcached for the unit tests; each test uses its own keys."""
     if memcached_binary() is None:
-        pytest.skip("memcached is not installed (make test-deps installs it)")
+        pytest.fail("memcached is not installed (make test-deps installs it)")
     server = start_memcached()
     yield server
     stop_memcached(server)
