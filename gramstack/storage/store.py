@@ -359,17 +359,23 @@ class PrimaryStore:
         return int(follow_id)
 
     async def followed_among(self, viewer: int, candidates: Sequence[int]) -> set[int]:
-        unique = list(dict.fromkeys(candidates))
+        return await self._viewer_edges("follows", "follower_id", "followee_id", viewer, candidates)
+
+    async def _viewer_edges(
+        self, table: str, viewer_column: str, other_column: str, viewer: int, others: Sequence[int]
+    ) -> set[int]:
+        """Which of ``others`` the viewer has an edge to (follows, likes): one query a page."""
+        unique = list(dict.fromkeys(others))
         if not unique:
             return set()
         async with self.db.read(for_user=viewer) as conn:
             rows = await conn.fetch(
-                "SELECT followee_id FROM follows WHERE follower_id = $1"
-                f" AND followee_id IN ({_in_list(unique, 2)})",
+                f"SELECT {other_column} AS other FROM {table} WHERE {viewer_column} = $1"
+                f" AND {other_column} IN ({_in_list(unique, 2)})",
                 viewer,
                 *unique,
             )
-        return {row["followee_id"] for row in rows}
+        return {row["other"] for row in rows}
 
     async def followers_page(
         self, user_id: int, after: int | None, limit: int, *, viewer: int | None = None
@@ -538,17 +544,7 @@ class PrimaryStore:
         return like_id is not None, int(row["like_count"])
 
     async def liked_among(self, viewer: int, media_ids: Sequence[int]) -> set[int]:
-        unique = list(dict.fromkeys(media_ids))
-        if not unique:
-            return set()
-        async with self.db.read(for_user=viewer) as conn:
-            rows = await conn.fetch(
-                "SELECT media_id FROM likes WHERE user_id = $1"
-                f" AND media_id IN ({_in_list(unique, 2)})",
-                viewer,
-                *unique,
-            )
-        return {row["media_id"] for row in rows}
+        return await self._viewer_edges("likes", "user_id", "media_id", viewer, media_ids)
 
     async def likers_page(
         self, media_id: int, after: int | None, limit: int, *, viewer: int | None = None
