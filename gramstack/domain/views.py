@@ -156,7 +156,3 @@ async def media_views_by_id(
     """Views in the order given; IDs of deleted media are dropped."""
     found = await media_records(b, media_ids, viewer)
     return await media_views(b, [found[i] for i in media_ids if i in found], viewer)
-
-
-def owners_of(users: dict[int, UserRecord], ids: Sequence[int]) -> list[UserRecord]:
-    return [users[i] for i in ids if i in users]

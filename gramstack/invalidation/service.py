@@ -20,6 +20,7 @@ from gramstack.invalidation.daemon import SLOT_LAG, InvalidationDaemon
 from gramstack.invalidation.pg_slot import LogicalSlotReader
 from gramstack.invalidation.rules import TABLES
 from gramstack.runtime.config import ConfigError, Settings
+from gramstack.runtime.wiring import memcached_pool
 
 log = logging.getLogger("gramstack.invalidator")
 
@@ -27,21 +28,10 @@ SLOT_LAG_EVERY_S = 5.0
 RECONNECT_MAX_S = 5.0
 
 
-def _addresses(setting: str) -> list[str]:
-    return [a.strip() for a in setting.split(",") if a.strip()]
-
-
 def _pools(settings: Settings) -> list[MemcachedLeaseCache]:
     # One pool per region once regions have pools of their own; today the
     # settings name one pool (and its gutter), which is every region's.
-    return [
-        MemcachedLeaseCache(
-            _addresses(settings.memcached_servers),
-            _addresses(settings.memcached_gutter_servers),
-            lease_s=settings.cache_lease_s,
-            timeout_s=settings.memcached_timeout_s,
-        )
-    ]
+    return [memcached_pool(settings)]
 
 
 async def _watch_slot_lag(settings: Settings, daemon: InvalidationDaemon) -> None:

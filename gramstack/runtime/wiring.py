@@ -55,15 +55,21 @@ def _cache(settings: Settings) -> LeaseCache:
     if settings.cache_backend == "none":
         return NullLeaseCache()
     if settings.cache_backend == "memcached":
-        return MemcachedLeaseCache(
-            _addresses(settings.memcached_servers),
-            _addresses(settings.memcached_gutter_servers),
-            lease_s=settings.cache_lease_s,
-            leases=settings.cache_leases,
-            timeout_s=settings.memcached_timeout_s,
-        )
+        return memcached_pool(settings)
     return InProcessLeaseCache(
         settings.cache_max_bytes, lease_s=settings.cache_lease_s, leases=settings.cache_leases
+    )
+
+
+def memcached_pool(settings: Settings) -> MemcachedLeaseCache:
+    """The memcached pool the settings name; the server and the invalidator
+    must agree on it (same ring, same lease time), so both build it here."""
+    return MemcachedLeaseCache(
+        _addresses(settings.memcached_servers),
+        _addresses(settings.memcached_gutter_servers),
+        lease_s=settings.cache_lease_s,
+        leases=settings.cache_leases,
+        timeout_s=settings.memcached_timeout_s,
     )
 
 
