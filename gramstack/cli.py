@@ -16,7 +16,9 @@ from gramstack.runtime.logging import configure_logging
 def _serve(settings: Settings) -> int:
     from gramstack.runtime.prefork import prepare_metrics_dir
 
-    prepare_metrics_dir(settings)
+    settings = settings.with_metrics_dir()
+    assert settings.metrics_dir is not None
+    prepare_metrics_dir(settings.metrics_dir)
     # prometheus_client picks its multiprocess value class when first
     # imported, so this must be set before the app (and its metrics) load.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(settings.metrics_dir)

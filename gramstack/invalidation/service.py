@@ -64,7 +64,7 @@ async def serve_invalidator(settings: Settings) -> None:
         "invalidator starting slot=%s tables=%s memcached=%s metrics=%s:%s",
         settings.invalidator_slot,
         ",".join(TABLES),
-        settings.memcached_servers,
+        ",".join(f"{host}:{port}" for host, port in settings.memcached_servers),
         settings.invalidator_host,
         settings.invalidator_metrics_port,
     )

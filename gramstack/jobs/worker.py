@@ -1,8 +1,8 @@
 """The job worker: claims durable jobs from the primary store and runs their
-handlers. In the embedded default it runs inside every server process; it
-can also run alone (``gramstack worker``). Delivery is at least once: a job
-is deleted only after its handler returned, and a worker that dies holding
-a job lets its claim expire so another worker takes it."""
+handlers. One runs inside every server worker process (there is no separate
+worker command); claims let them share the queue. Delivery is at least once:
+a job is deleted only after its handler returned, and a worker that dies
+holding a job lets its claim expire so another worker takes it."""
 
 from __future__ import annotations
 

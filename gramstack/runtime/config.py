@@ -13,13 +13,18 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 ENV_PREFIX = "GRAMSTACK_"
 
 
 class ConfigError(ValueError):
     """A setting is missing, malformed or out of range."""
+
+
+# A memcached server as (host, port).
+Address = tuple[str, int]
+CacheBackend = Literal["memory", "memcached", "none"]
 
 
 @dataclass(frozen=True)
@@ -30,14 +35,15 @@ class Settings:
     workers: int = 1
     region: str = "local"
     database_url: str = ""  # empty: SQLite in WAL mode under data_dir
-    # PostgreSQL followers as "region=dsn" pairs, comma-separated; reads go
-    # to the follower of the home region when it has caught up.
-    follower_urls: str = ""
+    # PostgreSQL followers, {region: dsn} in the order given (written
+    # "region=dsn,region=dsn"); reads go to the follower of the home region
+    # when it has caught up.
+    follower_urls: Mapping[str, str] = field(default_factory=dict)
     max_follower_lag_s: float = 5.0
     follower_poll_s: float = 0.05  # how often followers' replay positions are read
-    cache_backend: str = "memory"  # memory | memcached | none
-    memcached_servers: str = ""  # "host:port,host:port"
-    memcached_gutter_servers: str = ""
+    cache_backend: CacheBackend = "memory"
+    memcached_servers: tuple[Address, ...] = ()  # written "host:port,host:port"
+    memcached_gutter_servers: tuple[Address, ...] = ()
     cache_max_bytes: int = 64 * 1024 * 1024
     cache_ttl_s: int = 300
     # Leases (one loader per cold key); off only to measure what they save.
@@ -64,21 +70,15 @@ class Settings:
     job_poll_interval_s: float = 0.2
     log_level: str = "info"
     expose_backend_header: bool = False
+    # Prometheus multiprocess directory: each worker process writes its
+    # samples there and /metrics merges them. None: this process's own
+    # registry alone. ``gramstack serve`` uses data_dir/metrics when unset.
+    metrics_dir: Path | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "gramstack.db"
-
-    @property
-    def follower_dsns(self) -> dict[str, str]:
-        """``follower_urls`` as {region: dsn}, in the order given."""
-        pairs: dict[str, str] = {}
-        for item in self.follower_urls.split(","):
-            if item.strip():
-                region, _, dsn = item.strip().partition("=")
-                pairs[region.strip()] = dsn.strip()
-        return pairs
 
     @property
     def blob_dir(self) -> Path:
@@ -88,9 +88,12 @@ class Settings:
     def regional_dir(self) -> Path:
         return self.data_dir / "regions"
 
-    @property
-    def metrics_dir(self) -> Path:
-        return self.data_dir / "metrics"
+    def with_metrics_dir(self) -> Settings:
+        """These settings with a multiprocess metrics directory, for servers
+        that fork workers."""
+        if self.metrics_dir is not None:
+            return self
+        return dataclasses.replace(self, metrics_dir=self.data_dir / "metrics")
 
     def describe(self) -> str:
         """A one-line summary for the start/stop log lines (no secrets)."""
@@ -102,26 +105,94 @@ class Settings:
         )
 
 
-def _coerce(name: str, raw: Any, target: Any) -> Any:
-    if isinstance(target, bool):
-        if isinstance(raw, bool):
-            return raw
-        text = str(raw).strip().lower()
-        if text in {"1", "true", "yes", "on"}:
-            return True
-        if text in {"0", "false", "no", "off"}:
-            return False
-        raise ConfigError(f"{name}: expected a boolean, got {raw!r}")
-    try:
-        if isinstance(target, int):
-            return int(raw)
-        if isinstance(target, float):
-            return float(raw)
-        if isinstance(target, Path):
-            return Path(str(raw))
-    except ValueError as exc:
-        raise ConfigError(f"{name}: {exc}") from None
+def _parse_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected a boolean, got {raw!r}")
+
+
+def _items(raw: Any) -> list[str]:
+    """A comma-separated string (environment) or a list of strings (TOML)."""
+    if isinstance(raw, str):
+        return [item.strip() for item in raw.split(",") if item.strip()]
+    if isinstance(raw, list | tuple) and all(isinstance(item, str) for item in raw):
+        return [item.strip() for item in raw if item.strip()]
+    raise ValueError(f"expected a comma-separated string, got {type(raw).__name__}")
+
+
+def _parse_address(item: str) -> Address:
+    host, colon, port = item.rpartition(":")
+    # "[::1]:11211" is an IPv6 host; ":11211" is the loopback.
+    host = host.removeprefix("[").removesuffix("]") or "127.0.0.1"
+    if not colon or not port.isdigit() or not 1 <= int(port) <= 65535 or " " in host:
+        raise ValueError(f"expected host:port, got {item!r}")
+    return host, int(port)
+
+
+def _parse_addresses(raw: Any) -> tuple[Address, ...]:
+    if isinstance(raw, tuple) and all(isinstance(a, tuple) for a in raw):
+        return tuple(_parse_address(f"{host}:{port}") for host, port in raw)
+    return tuple(dict.fromkeys(_parse_address(item) for item in _items(raw)))
+
+
+def _parse_followers(raw: Any) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    if isinstance(raw, Mapping):
+        items = [(str(region), str(dsn)) for region, dsn in raw.items()]
+    else:
+        items = [(r, d) for r, _, d in (item.partition("=") for item in _items(raw))]
+    for number, (region, dsn) in enumerate(items, 1):
+        # The DSN may hold a password: name the item, never echo it.
+        if not region.strip().isidentifier() or not dsn.strip():
+            raise ValueError(f"expected region=dsn pairs separated by commas (item {number})")
+        pairs[region.strip()] = dsn.strip()
+    return pairs
+
+
+def _parse_literal(raw: Any, choices: tuple[str, ...]) -> str:
+    if raw not in choices:
+        raise ValueError(f"expected one of {', '.join(choices)}, got {raw!r}")
     return str(raw)
+
+
+def _parse(raw: Any, hint: Any) -> Any:
+    """``raw`` (a string from the environment, or a TOML or Python value)
+    as the field type ``hint``."""
+    if get_origin(hint) is Literal:
+        return _parse_literal(raw, get_args(hint))
+    if hint == tuple[Address, ...]:
+        return _parse_addresses(raw)
+    if hint == Mapping[str, str]:
+        return _parse_followers(raw)
+    if hint == Path | None:
+        return None if raw in ("", None) else Path(str(raw))
+    if hint is bool:
+        return _parse_bool(raw)
+    if hint in (int, float):
+        if isinstance(raw, bool):
+            raise ValueError(f"expected a number, got {raw!r}")
+        return hint(raw)
+    if hint is Path:
+        return Path(str(raw))
+    if hint is str:
+        return str(raw)
+    raise AssertionError(f"no parser for {hint!r}")
+
+
+_FIELD_TYPES = get_type_hints(Settings)
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    try:
+        return _parse(raw, _FIELD_TYPES[name])
+    except ValueError as exc:
+        # One line naming the setting and its variable, for the start-up error.
+        raise ConfigError(f"{name} ({ENV_PREFIX}{name.upper()}): {exc}") from None
 
 
 def _validate(settings: Settings) -> None:
@@ -131,10 +202,6 @@ def _validate(settings: Settings) -> None:
         (settings.request_deadline_s > 0, "request_deadline_s must be positive"),
         (settings.max_upload_bytes > 0, "max_upload_bytes must be positive"),
         (settings.max_image_pixels > 0, "max_image_pixels must be positive"),
-        (
-            settings.cache_backend in {"memory", "memcached", "none"},
-            "cache_backend must be memory, memcached or none",
-        ),
         (
             settings.cache_backend != "memcached" or bool(settings.memcached_servers),
             "cache_backend = memcached needs memcached_servers",
@@ -148,10 +215,6 @@ def _validate(settings: Settings) -> None:
             "follower_urls need database_url (the leader)",
         ),
         (settings.region.isidentifier(), "region must be a simple name"),
-        (
-            all(r.isidentifier() and d for r, d in settings.follower_dsns.items()),
-            "follower_urls must be region=dsn pairs separated by commas",
-        ),
         (settings.max_follower_lag_s > 0, "max_follower_lag_s must be positive"),
         (settings.follower_poll_s > 0, "follower_poll_s must be positive"),
         (settings.argon2_memory_kib >= 8, "argon2_memory_kib must be >= 8"),
@@ -197,10 +260,7 @@ def load_settings(
         if raw is not None:
             values[key] = raw
 
-    coerced = {
-        key: _coerce(ENV_PREFIX + key.upper(), raw, getattr(defaults, key))
-        for key, raw in values.items()
-    }
+    coerced = {key: _coerce(key, raw) for key, raw in values.items()}
     settings = dataclasses.replace(defaults, **coerced)
     _validate(settings)
     return settings

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import logging
 import shutil
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -24,10 +25,11 @@ from gramstack.types import ASGIApp
 log = logging.getLogger("gramstack.server")
 
 
-def prepare_metrics_dir(settings: Settings) -> None:
-    """Empty the prometheus multiprocess directory before any worker starts."""
-    shutil.rmtree(settings.metrics_dir, ignore_errors=True)
-    settings.metrics_dir.mkdir(parents=True, exist_ok=True)
+def prepare_metrics_dir(directory: Path) -> None:
+    """Empty the prometheus multiprocess directory before any worker starts:
+    files of an earlier run's workers would be added to this run's."""
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
 
 
 class PreforkServer(BaseApplication):  # type: ignore[misc]

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from gramstack.cache.memcached import MemcachedLeaseCache
+from gramstack.cache.memcached_pool import MemcachedPool
 from gramstack.cache.memory import InProcessLeaseCache
 from gramstack.cache.null import NullLeaseCache
 from gramstack.cache.ports import LeaseCache
@@ -64,17 +65,12 @@ def _cache(settings: Settings) -> LeaseCache:
 def memcached_pool(settings: Settings) -> MemcachedLeaseCache:
     """The memcached pool the settings name; the server and the invalidator
     must agree on it (same ring, same lease time), so both build it here."""
-    return MemcachedLeaseCache(
-        _addresses(settings.memcached_servers),
-        _addresses(settings.memcached_gutter_servers),
-        lease_s=settings.cache_lease_s,
-        leases=settings.cache_leases,
+    pool = MemcachedPool(
+        settings.memcached_servers,
+        settings.memcached_gutter_servers,
         timeout_s=settings.memcached_timeout_s,
     )
-
-
-def _addresses(setting: str) -> list[str]:
-    return [a.strip() for a in setting.split(",") if a.strip()]
+    return MemcachedLeaseCache(pool, lease_s=settings.cache_lease_s, leases=settings.cache_leases)
 
 
 async def _keep_cache_current(
@@ -117,7 +113,7 @@ async def _open_primary(settings: Settings, cache: LeaseCache | None = None) -> 
         return primary
     leader = PostgresDatabase(settings.database_url)
     await leader.open()
-    followers = settings.follower_dsns
+    followers = settings.follower_urls
     if not followers or cache is None:
         return leader
     try:
@@ -151,7 +147,6 @@ async def _open_regions(settings: Settings) -> dict[str, RegionalStore]:
 @dataclass
 class Running:
     backends: Backends
-    worker: JobWorker
 
 
 async def _keep_shard_lease(b: Backends, shard: int, owner: str) -> None:
@@ -178,7 +173,7 @@ async def migrate_primary(settings: Settings) -> list[str]:
 
 
 @contextlib.asynccontextmanager
-async def open_backends(settings: Settings, *, run_jobs: bool = True) -> AsyncIterator[Running]:
+async def open_backends(settings: Settings) -> AsyncIterator[Running]:
     """Open every backend for this process, and close them all on exit."""
     cache = _cache(settings)
     primary = await _open_primary(settings, cache)
@@ -212,22 +207,19 @@ async def open_backends(settings: Settings, *, run_jobs: bool = True) -> AsyncIt
     backends.ids = IdGenerator(shard)
     worker = JobWorker(backends, HANDLERS, settings.job_poll_interval_s)
     lease_task = asyncio.create_task(_keep_shard_lease(backends, shard, owner))
-    worker_task = asyncio.create_task(worker.run()) if run_jobs else None
+    worker_task = asyncio.create_task(worker.run())
     log.info("backends open: %s id_shard=%s", settings.describe(), shard)
     try:
-        yield Running(backends, worker)
+        yield Running(backends)
     finally:
         lease_task.cancel()
         cache_task.cancel()
         worker.stop()
-        if worker_task is not None:
-            # Let a running job finish; it is safe to cut off, just slower.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(worker_task), 5)
-            worker_task.cancel()
-        await asyncio.gather(
-            lease_task, cache_task, *([worker_task] if worker_task else []), return_exceptions=True
-        )
+        # Let a running job finish; it is safe to cut off, just slower.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(worker_task), 5)
+        worker_task.cancel()
+        await asyncio.gather(lease_task, cache_task, worker_task, return_exceptions=True)
         with contextlib.suppress(Exception):
             await backends.store.release_id_shard(shard, owner)
         await backends.cache.close()

@@ -27,7 +27,13 @@ class MemcachedProcess:
 
     @property
     def address(self) -> str:
+        """As the ``memcached_servers`` setting is written."""
         return f"{HOST}:{self.port}"
+
+    @property
+    def endpoint(self) -> tuple[str, int]:
+        """As ``MemcachedPool`` takes it."""
+        return HOST, self.port
 
     @property
     def pid(self) -> int:

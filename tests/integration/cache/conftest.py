@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from gramstack.cache.memcached import MemcachedLeaseCache
+from gramstack.cache.memcached_pool import MemcachedPool
 from gramstack.cache.memory import InProcessLeaseCache
 from gramstack.cache.ports import LeaseCache
 from gramstack.domain.backends import Backends
@@ -132,7 +133,7 @@ async def database(database_url: str, tmp_path: Path) -> AsyncIterator[Database]
 
 def make_cache(kind: str, servers: Sequence[MemcachedProcess], **options: Any) -> LeaseCache:
     if kind == "memcached":
-        return MemcachedLeaseCache([s.address for s in servers], **options)
+        return MemcachedLeaseCache(MemcachedPool([s.endpoint for s in servers]), **options)
     return InProcessLeaseCache(1 << 24, **options)
 
 

@@ -20,6 +20,7 @@ from PIL import Image
 
 from gramstack.cache import keys
 from gramstack.cache.memcached import MemcachedLeaseCache
+from gramstack.cache.memcached_pool import MemcachedPool
 from gramstack.runtime.devcluster import ClusterState
 from gramstack.runtime.devcluster.memcached import (
     MemcachedProcess,
@@ -149,7 +150,7 @@ async def _caught_up(stack: Stack, cache: MemcachedLeaseCache, db: asyncpg.Conne
 
 async def test_each_changed_row_evicts_its_keys(stack: Stack) -> None:
     invalidator = Invalidator(stack, "rows")
-    cache = MemcachedLeaseCache([stack.memcached.address])
+    cache = MemcachedLeaseCache(MemcachedPool([stack.memcached.endpoint]))
     db = await _connect(stack)
     try:
         await _caught_up(stack, cache, db)
@@ -190,7 +191,7 @@ async def test_each_changed_row_evicts_its_keys(stack: Stack) -> None:
 
 
 async def test_kill_9_mid_stream_loses_no_invalidation(stack: Stack) -> None:
-    cache = MemcachedLeaseCache([stack.memcached.address])
+    cache = MemcachedLeaseCache(MemcachedPool([stack.memcached.endpoint]))
     db = await _connect(stack)
     first = Invalidator(stack, "before-crash")
     try:
@@ -227,7 +228,7 @@ async def _update_each(db: asyncpg.Connection, ids: list[int]) -> None:
 
 async def test_memcached_down_holds_the_slot_until_deletes_land(stack: Stack) -> None:
     invalidator = Invalidator(stack, "outage")
-    cache = MemcachedLeaseCache([stack.memcached.address])
+    cache = MemcachedLeaseCache(MemcachedPool([stack.memcached.endpoint]))
     db = await _connect(stack)
     try:
         (media_id,) = await _seed_media(db, 30_000, 1)
@@ -241,7 +242,7 @@ async def test_memcached_down_holds_the_slot_until_deletes_land(stack: Stack) ->
         assert await _slot_position(db) == held, "slot moved past unacknowledged deletes"
         stack.memcached = start_memcached(port=stack.memcached.port)
         await cache.close()
-        cache = MemcachedLeaseCache([stack.memcached.address])
+        cache = MemcachedLeaseCache(MemcachedPool([stack.memcached.endpoint]))
 
         async def advanced() -> bool:
             return await _slot_position(db) > held
