@@ -9,16 +9,25 @@ WORKERS ?= 1
 
 .PHONY: run test test-deps lint clean
 
-$(BIN)/gramstack: pyproject.toml
+# Serving needs the package alone; the tests and linters add the dev extras
+# on top. Each stamp is remade when pyproject.toml changes.
+SERVE_STAMP := $(VENV)/.installed-serve
+DEV_STAMP := $(VENV)/.installed-dev
+
+$(SERVE_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): $(SERVE_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-run: $(BIN)/gramstack
+run: $(SERVE_STAMP)
 	$(BIN)/gramstack serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --workers $(WORKERS)
 
-lint: $(BIN)/gramstack
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check gramstack tests $(wildcard bench)
 	$(BIN)/ruff format --check gramstack tests $(wildcard bench)
 	$(BIN)/mypy
@@ -41,7 +50,7 @@ test-deps:
 	@command -v memcached >/dev/null 2>&1 || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq memcached >/dev/null; }
 
-test: $(BIN)/gramstack test-deps lint
+test: $(DEV_STAMP) test-deps lint
 	$(BIN)/pytest
 
 clean:
