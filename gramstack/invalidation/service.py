@@ -20,7 +20,7 @@ from gramstack.invalidation.daemon import SLOT_LAG, InvalidationDaemon
 from gramstack.invalidation.pg_slot import LogicalSlotReader
 from gramstack.invalidation.rules import TABLES
 from gramstack.runtime.config import ConfigError, Settings
-from gramstack.runtime.wiring import memcached_pool
+from gramstack.runtime.wiring import memcached_lease_cache
 
 log = logging.getLogger("gramstack.invalidator")
 
@@ -31,7 +31,7 @@ RECONNECT_MAX_S = 5.0
 def _pools(settings: Settings) -> list[MemcachedLeaseCache]:
     # One pool per region once regions have pools of their own; today the
     # settings name one pool (and its gutter), which is every region's.
-    return [memcached_pool(settings)]
+    return [memcached_lease_cache(settings)]
 
 
 async def _watch_slot_lag(settings: Settings, daemon: InvalidationDaemon) -> None:

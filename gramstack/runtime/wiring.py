@@ -56,15 +56,16 @@ def _cache(settings: Settings) -> LeaseCache:
     if settings.cache_backend == "none":
         return NullLeaseCache()
     if settings.cache_backend == "memcached":
-        return memcached_pool(settings)
+        return memcached_lease_cache(settings)
     return InProcessLeaseCache(
         settings.cache_max_bytes, lease_s=settings.cache_lease_s, leases=settings.cache_leases
     )
 
 
-def memcached_pool(settings: Settings) -> MemcachedLeaseCache:
-    """The memcached pool the settings name; the server and the invalidator
-    must agree on it (same ring, same lease time), so both build it here."""
+def memcached_lease_cache(settings: Settings) -> MemcachedLeaseCache:
+    """The memcached lease cache over the servers the settings name; the
+    server and the invalidator must agree on it (same ring, same lease
+    time), so both build it here."""
     pool = MemcachedPool(
         settings.memcached_servers,
         settings.memcached_gutter_servers,
