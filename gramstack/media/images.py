@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import io
 import warnings
-from dataclasses import dataclass
 from typing import BinaryIO
 
 from PIL import Image, ImageCms, ImageOps
 
 from gramstack.domain.errors import TooLarge, UnsupportedMediaType
+from gramstack.media.ports import ProcessedImage
+
+__all__ = ["ProcessedImage", "process_image"]
 
 THUMBNAIL_SIZE = 150
 STANDARD_SIZE = 1080
@@ -30,14 +32,6 @@ _SRGB = ImageCms.createProfile("sRGB")
 # Like Image.thumbnail: let the JPEG decoder downscale by 1/2, 1/4 or 1/8 while
 # it decodes, but only while the result stays at least twice the target size.
 _DRAFT_GAP = 2
-
-
-@dataclass(frozen=True)
-class ProcessedImage:
-    width: int  # of the standard rendition, upright
-    height: int
-    thumbnail: bytes  # JPEG, long side <= THUMBNAIL_SIZE
-    standard: bytes  # JPEG, long side <= STANDARD_SIZE, never upscaled
 
 
 def process_image(source: BinaryIO, *, max_pixels: int) -> ProcessedImage:

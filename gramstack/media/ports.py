@@ -1,7 +1,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class ProcessedImage:
+    """An upload decoded, stripped and resized (``media.images.process_image``)."""
+
+    width: int  # of the standard rendition, upright
+    height: int
+    thumbnail: bytes  # JPEG, long side <= THUMBNAIL_SIZE
+    standard: bytes  # JPEG, long side <= STANDARD_SIZE, never upscaled
 
 
 @runtime_checkable
