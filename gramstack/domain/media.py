@@ -9,11 +9,12 @@ from typing import BinaryIO
 from gramstack.cache import keys
 from gramstack.domain import jobs
 from gramstack.domain.backends import Backends
-from gramstack.domain.errors import Forbidden, NotFound
+from gramstack.domain.errors import Forbidden, NotFound, TooLarge, UnsupportedMediaType
 from gramstack.domain.hydration import media_records, media_views, media_views_by_id, user_id_for
 from gramstack.domain.models import MediaRecord, MediaView, Page, PageRequest
 from gramstack.domain.pagination import encode_cursor
 from gramstack.domain.validation import MAX_CAPTION, check_length
+from gramstack.media.ports import ImageTooLarge, ProcessedImage, UnreadableImage
 
 USER_MEDIA = "media"
 THUMBNAIL = "thumb.jpg"
@@ -35,6 +36,15 @@ async def _first_page(b: Backends, owner: int, limit: int, viewer: int | None) -
     return [found[i] for i in ids if i in found]
 
 
+async def _processed(b: Backends, upload: BinaryIO) -> ProcessedImage:
+    try:
+        return await asyncio.to_thread(b.process_image, upload)
+    except ImageTooLarge as exc:
+        raise TooLarge(exc.message, limit=exc.limit) from exc
+    except UnreadableImage as exc:
+        raise UnsupportedMediaType(exc.message) from exc
+
+
 def blob_key(media_id: int, rendition: str) -> str:
     return f"{media_id}/{rendition}"
 
@@ -42,7 +52,7 @@ def blob_key(media_id: int, rendition: str) -> str:
 async def post_media(b: Backends, viewer: int, upload: BinaryIO, caption: str) -> MediaView:
     check_length("caption", caption, MAX_CAPTION)
     # Decoding and resizing is CPU work; Pillow releases the GIL for most of it.
-    image = await asyncio.to_thread(b.process_image, upload)
+    image = await _processed(b, upload)
     media_id = b.next_id()
     await b.blobs.put(blob_key(media_id, THUMBNAIL), image.thumbnail)
     await b.blobs.put(blob_key(media_id, STANDARD), image.standard)
