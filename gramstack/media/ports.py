@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 
-class ImageRejected(ValueError):
+class ImageRejected(Exception):
     """An upload the image pipeline will not take; the domain turns each
     case into its error (``TooLarge``, ``UnsupportedMediaType``)."""
 
