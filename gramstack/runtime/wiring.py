@@ -42,16 +42,16 @@ from gramstack.runtime.shared import SharedMaxTable
 from gramstack.runtime.write_marks import SharedWriteMarks
 from gramstack.storage.ports import Database
 from gramstack.storage.postgres import PostgresDatabase
-from gramstack.storage.router import FollowerRouter, read_nodes
+from gramstack.storage.router import FollowerRouter
+
+# Re-exported for the API's test-mode read-node header: the API reaches the
+# router's record of which nodes served a request through the wiring only.
+from gramstack.storage.router import read_nodes as read_nodes
 from gramstack.storage.schema import migrate
 from gramstack.storage.sqlite import SqliteDatabase
 from gramstack.storage.store import PrimaryStore
 
 log = logging.getLogger("gramstack.wiring")
-
-# The API's test-mode read-node header reads the router's record of which
-# nodes served a request through here, not from the storage adapter.
-__all__ = ["Running", "memcached_pool", "migrate_primary", "open_backends", "read_nodes"]
 
 SHARD_LEASE_MS = 10 * 60 * 1000
 
