@@ -64,7 +64,7 @@ def _invalidator(settings: Settings) -> int:
 
     # Until the event loop takes SIGTERM over, it means a plain clean exit.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    from gramstack.invalidation.service import serve_invalidator
+    from gramstack.runtime.invalidator import serve_invalidator
 
     try:
         asyncio.run(serve_invalidator(settings))

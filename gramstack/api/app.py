@@ -39,7 +39,7 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     b: Backends = request.app.state.backends
-    probes = {"database": b.store.db.ping(), "cache": b.cache.ping()}
+    probes = {"database": b.store.readiness.ping(), "cache": b.cache.ping()}
     for name, region in b.regions.items():
         probes[f"region:{name}"] = region.ping()
     checks: dict[str, str] = {}
@@ -53,7 +53,7 @@ async def readyz(request: Request) -> Response:
         checks["id_shard"] = "failing: no lease"
     failing = sorted(name for name, state in checks.items() if state != "ok")
     # Followers are shown but never fail readiness: reads skip a degraded one.
-    checks.update(b.store.db.replica_states())
+    checks.update(b.store.readiness.replica_states())
     if failing:
         body = {
             "error": {"code": "unavailable", "message": f"not ready: {', '.join(failing)}"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gramstack.domain.models import ActivityRecord
+from gramstack.records import ActivityRecord
 from gramstack.storage.ports import Database
 
 _SCHEMA = [

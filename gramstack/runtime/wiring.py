@@ -22,7 +22,7 @@ from gramstack.cache.memory import InProcessLeaseCache
 from gramstack.cache.null import NullLeaseCache
 from gramstack.cache.ports import LeaseCache
 from gramstack.domain.backends import Backends, Limits
-from gramstack.domain.fanout import HANDLERS
+from gramstack.domain.fanout import run_job
 from gramstack.domain.ids import MAX_SHARD, IdGenerator
 from gramstack.domain.passwords import Passwords
 from gramstack.invalidation import evict_after_commit
@@ -40,9 +40,14 @@ from gramstack.regional.ports import RegionalStore
 from gramstack.regional.sql import SqlRegionalStore
 from gramstack.runtime.config import Settings
 from gramstack.runtime.shared import SharedMaxTable
+from gramstack.runtime.write_marks import SharedWriteMarks
 from gramstack.storage.ports import Database
 from gramstack.storage.postgres import PostgresDatabase
-from gramstack.storage.router import FollowerRouter, WriteMarks
+from gramstack.storage.router import FollowerRouter
+
+# Re-exported for the API's test-mode read-node header: the API reaches the
+# router's record of which nodes served a request through the wiring only.
+from gramstack.storage.router import read_nodes as read_nodes
 from gramstack.storage.schema import migrate
 from gramstack.storage.sqlite import SqliteDatabase
 from gramstack.storage.store import PrimaryStore
@@ -126,7 +131,7 @@ async def _open_primary(settings: Settings, cache: LeaseCache | None = None) -> 
             # min_size 0: a follower that is down must not stop the start.
             {region: PostgresDatabase(dsn, min_size=0) for region, dsn in followers.items()},
             home_region=settings.region,
-            marks=WriteMarks(table, cache, ttl_s=int(settings.max_follower_lag_s * 2) + 5),
+            marks=SharedWriteMarks(table, cache, ttl_s=int(settings.max_follower_lag_s * 2) + 5),
             max_lag_s=settings.max_follower_lag_s,
             refresh_s=settings.follower_poll_s,
         )
@@ -154,7 +159,7 @@ async def _keep_shard_lease(b: Backends, shard: int, owner: str) -> None:
     while True:
         await asyncio.sleep(SHARD_LEASE_MS / 3000)
         try:
-            held = await b.store.renew_id_shard(shard, owner, b.clock_ms(), SHARD_LEASE_MS)
+            held = await b.store.leases.renew_id_shard(shard, owner, b.clock_ms(), SHARD_LEASE_MS)
         except Exception:
             log.exception("could not renew ID shard %s", shard)
             continue
@@ -202,11 +207,11 @@ async def open_backends(settings: Settings) -> AsyncIterator[Running]:
         ),
     )
     owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-    shard = await backends.store.lease_id_shard(
+    shard = await backends.store.leases.lease_id_shard(
         owner, backends.clock_ms(), SHARD_LEASE_MS, MAX_SHARD + 1
     )
     backends.ids = IdGenerator(shard)
-    worker = JobWorker(backends, HANDLERS, settings.job_poll_interval_s)
+    worker = JobWorker(backends, run_job, settings.job_poll_interval_s)
     lease_task = asyncio.create_task(_keep_shard_lease(backends, shard, owner))
     worker_task = asyncio.create_task(worker.run())
     log.info("backends open: %s id_shard=%s", settings.describe(), shard)
@@ -222,7 +227,7 @@ async def open_backends(settings: Settings) -> AsyncIterator[Running]:
         worker_task.cancel()
         await asyncio.gather(lease_task, cache_task, worker_task, return_exceptions=True)
         with contextlib.suppress(Exception):
-            await backends.store.release_id_shard(shard, owner)
+            await backends.store.leases.release_id_shard(shard, owner)
         await backends.cache.close()
         for region in regions.values():
             await region.close()

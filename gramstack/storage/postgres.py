@@ -101,10 +101,6 @@ class PostgresDatabase:
             value = await conn.fetchval(REPLAY_LSN_SQL)
         return None if value is None else int(value)
 
-    async def insert_lsn(self) -> int:
-        async with self._connection() as conn:
-            return int(await conn.fetchval(INSERT_LSN_SQL))
-
     async def flush_lsn(self) -> int:
         """The end of the WAL on disk: what a follower can have received.
         (The insert position can sit past a page or segment header that no
