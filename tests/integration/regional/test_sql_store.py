@@ -14,8 +14,8 @@ import pytest
 from gramstack.domain.models import ActivityRecord
 from gramstack.regional.sql import SqlRegionalStore
 from gramstack.runtime.devcluster import ClusterState
-from gramstack.storage.postgres import PostgresDatabase
 from gramstack.storage.ports import Database
+from gramstack.storage.postgres import PostgresDatabase
 from gramstack.storage.sqlite import SqliteDatabase
 
 USERS = range(1, 21)
