@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import shlex
 import time
 from collections.abc import Callable, Sequence
@@ -33,6 +34,8 @@ from typing import Any
 
 from gramstack.runtime.devcluster import memcached as mc
 from gramstack.runtime.devcluster import postgres as pg
+
+log = logging.getLogger("gramstack.devcluster")
 
 STATE_FILE = "cluster.json"
 DATABASE = "gramstack"
@@ -261,10 +264,13 @@ def _up_regions(state: ClusterState, regions: list[str]) -> None:
         RegionalCluster(r, node(f"regional-{r}-leader"), node(f"regional-{r}-follower"))
         for r in regions
     ]
+    began = time.monotonic()
     _start_leaders(state, [state.leader, *(c.leader for c in regional)])
     state.regional = regional  # saved once the followers run too
     state.save()
+    log.info("%d leaders started in %.1f s", 1 + len(regional), time.monotonic() - began)
     asyncio.run(_create_databases(state))
+    log.info("databases created at %.1f s", time.monotonic() - began)
     global_followers = [Node(r, pg.free_port(), str(directory / f"follower-{r}")) for r in regions]
     pairs = [
         *((state.leader, follower) for follower in global_followers),
@@ -273,12 +279,14 @@ def _up_regions(state: ClusterState, regions: list[str]) -> None:
     _start_followers(state, pairs)
     state.followers = global_followers
     state.save()
+    log.info("%d followers started at %.1f s", len(pairs), time.monotonic() - began)
     for region in regions:
         server = mc.start_memcached(detach=True)
         _OWN_MEMCACHED[server.pid] = server
         state.memcached.append(MemcachedNode(region, server.port, server.pid))
         state.save()
     asyncio.run(_wait_for_replay(pairs))
+    log.info("regions %s up in %.1f s", ",".join(regions), time.monotonic() - began)
 
 
 def _side_by_side(tasks: Sequence[Callable[[], None]]) -> None:
