@@ -48,11 +48,22 @@ def _dev_cluster(args: argparse.Namespace) -> int:
             devcluster.down(args.dir)
             print(f"dev cluster in {args.dir} stopped")
             return 0
-        state = devcluster.up(args.dir, followers=args.followers)
+        if args.regions is not None and args.followers is not None:
+            raise devcluster.pg.DevClusterError(
+                "--regions starts one follower per region; leave out --followers"
+            )
+        regions = None if args.regions is None else devcluster.parse_regions(args.regions)
+        state = devcluster.up(
+            args.dir,
+            followers=1 if args.followers is None else args.followers,
+            regions=regions,
+        )
     except devcluster.pg.DevClusterError as exc:
         print(f"gramstack: dev-cluster: {exc}", file=sys.stderr)
         return 1
-    print(f"# dev cluster up; stop it with: gramstack dev-cluster down --dir {state.directory}")
+    shape = f"regions {','.join(state.regions)}" if state.regions else "leader and followers"
+    print(f"# dev cluster up ({shape})")
+    print(f"# stop it with: gramstack dev-cluster down --dir {state.directory}")
     for line in devcluster.export_lines(state):
         print(line)
     return 0
@@ -91,10 +102,17 @@ def _build_parser() -> argparse.ArgumentParser:
     )
 
     cluster = commands.add_parser(
-        "dev-cluster", help="start or stop local PostgreSQL leader and followers"
+        "dev-cluster",
+        help="start or stop local PostgreSQL leader and followers (and, per region,"
+        " regional clusters and memcached)",
     )
     cluster.add_argument("action", choices=["up", "down"])
-    cluster.add_argument("--followers", type=int, default=1, help="followers to start (default 1)")
+    cluster.add_argument("--followers", type=int, help="followers to start (default 1)")
+    cluster.add_argument(
+        "--regions",
+        help="start the multi-region topology for these regions, e.g. us,eu,ap: per region a"
+        " follower of the global leader, a regional PostgreSQL leader and follower, a memcached",
+    )
     cluster.add_argument(
         "--dir",
         type=Path,
