@@ -81,7 +81,7 @@ def test_settings_load_in_todays_config(tmp_path: Path) -> None:
     settings = load_settings(environ=_state(tmp_path).env_for("eu"))
     assert settings.region == "eu"
     assert settings.cache_backend == "memcached"
-    assert list(settings.follower_dsns) == ["us", "eu"]
+    assert list(settings.follower_urls) == ["us", "eu"]
 
 
 def test_state_file_round_trip(tmp_path: Path) -> None:
