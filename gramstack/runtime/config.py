@@ -64,6 +64,17 @@ class Settings:
     job_poll_interval_s: float = 0.2
     log_level: str = "info"
     expose_backend_header: bool = False
+    # Fault bounds (issue 12). Every PostgreSQL call ends within
+    # db_command_timeout_s (client side: connect, pool wait, each statement),
+    # so a hung server costs a 503 within that, far below the request
+    # deadline; the server cancels a statement itself after
+    # db_statement_timeout_s, before the client gives up on the connection.
+    db_command_timeout_s: float = 2.0
+    db_statement_timeout_s: float = 1.5
+    # A backend outage answers 503 with this Retry-After.
+    unavailable_retry_after_s: int = 2
+    # Request line plus headers, bytes; past it the answer is 431.
+    max_header_bytes: int = 64 * 1024
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -155,6 +166,16 @@ def _validate(settings: Settings) -> None:
         (settings.max_follower_lag_s > 0, "max_follower_lag_s must be positive"),
         (settings.follower_poll_s > 0, "follower_poll_s must be positive"),
         (settings.argon2_memory_kib >= 8, "argon2_memory_kib must be >= 8"),
+        (
+            0 < settings.db_command_timeout_s < settings.request_deadline_s,
+            "db_command_timeout_s must be positive and below request_deadline_s",
+        ),
+        (
+            0 < settings.db_statement_timeout_s <= settings.db_command_timeout_s,
+            "db_statement_timeout_s must be positive and at most db_command_timeout_s",
+        ),
+        (settings.unavailable_retry_after_s >= 1, "unavailable_retry_after_s must be at least 1"),
+        (settings.max_header_bytes >= 1024, "max_header_bytes must be at least 1024"),
     ]
     for ok, message in checks:
         if not ok:

@@ -3,18 +3,28 @@
 ``FollowerRouter`` (storage/router.py) puts several of these behind the one
 ``Database`` port; on its own this adapter is a complete primary store with
 every read and write on the same server.
+
+Every call is bounded: the server cancels a statement after
+``statement_timeout_s`` and the client gives up after ``command_timeout_s``
+(connect, pool wait, statement, reset). A connection whose call was
+cancelled or timed out is terminated, never returned to the pool: asking a
+hung server to cancel, or resetting the connection, would wait on the very
+server that does not answer. The caller then sees ``BackendUnavailable``
+(or its own cancellation), so a hung node costs a bounded wait, never the
+request deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 
-from gramstack.storage.ports import Dialect, Row
+from gramstack.storage.ports import BackendUnavailable, Dialect, Row
 
 # Positions as plain byte offsets: comparable ints, no pg_lsn codec needed.
 INSERT_LSN_SQL = "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint"
@@ -22,44 +32,102 @@ FLUSH_LSN_SQL = "SELECT (pg_current_wal_flush_lsn() - '0/0'::pg_lsn)::bigint"
 REPLAY_LSN_SQL = "SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint"
 CONNECT_TIMEOUT_S = 2.0
 
+# Errors of a call after which nothing is known about its connection (the
+# server may still be running the statement, or be gone): it is terminated.
+_LOST: tuple[type[BaseException], ...] = (
+    TimeoutError,
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, statement_timeout
+)
+
 
 class PostgresConnection:
-    def __init__(self, conn: Any) -> None:
+    """One pooled connection; a call that fails with the node rather than
+    with the statement raises ``BackendUnavailable`` and marks the
+    connection ``lost``, so it is terminated instead of pooled."""
+
+    def __init__(self, conn: Any, node: str) -> None:
         self._conn = conn
+        self._node = node
+        self.lost = False
+
+    async def _call(self, call: Awaitable[Any]) -> Any:
+        try:
+            return await call
+        except asyncio.CancelledError:
+            self.lost = True  # the statement may still run: never reuse
+            raise
+        except Exception as exc:
+            if isinstance(exc, _LOST) or (
+                isinstance(exc, asyncpg.InterfaceError) and self._conn.is_closed()
+            ):
+                self.lost = True
+                raise BackendUnavailable(self._node, f"{type(exc).__name__}: {exc}") from exc
+            raise
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        return [dict(row) for row in await self._conn.fetch(sql, *args)]
+        return [dict(row) for row in await self._call(self._conn.fetch(sql, *args))]
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        row = await self._conn.fetchrow(sql, *args)
+        row = await self._call(self._conn.fetchrow(sql, *args))
         return None if row is None else dict(row)
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
-        return await self._conn.fetchval(sql, *args)
+        return await self._call(self._conn.fetchval(sql, *args))
 
     async def execute(self, sql: str, *args: Any) -> None:
-        await self._conn.execute(sql, *args)
+        await self._call(self._conn.execute(sql, *args))
 
     async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
-        await self._conn.executemany(sql, args)
+        await self._call(self._conn.executemany(sql, args))
+
+    async def begin(self) -> Any:
+        transaction = self._conn.transaction()
+        await self._call(transaction.start())
+        return transaction
+
+    async def end(self, transaction: Any, *, commit: bool) -> None:
+        await self._call(transaction.commit() if commit else transaction.rollback())
 
 
 class PostgresDatabase:
     dialect: Dialect = "postgres"
 
-    def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 10) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        name: str = "database",
+        command_timeout_s: float | None = None,
+        statement_timeout_s: float | None = None,
+    ) -> None:
+        """Without timeouts (migrations, tools) calls may run as long as they
+        need; the server passes both from the settings."""
         self.dsn = dsn
+        self.name = name
         self._min_size = min_size
         self._max_size = max_size
+        self._command_timeout_s = command_timeout_s
+        self._statement_timeout_s = statement_timeout_s
         self._pool: Any = None
 
     async def open(self) -> None:
+        server_settings = {"application_name": "gramstack"}
+        if self._statement_timeout_s is not None:
+            server_settings["statement_timeout"] = str(int(self._statement_timeout_s * 1000))
+        connect_timeout = CONNECT_TIMEOUT_S
+        if self._command_timeout_s is not None:
+            connect_timeout = min(connect_timeout, self._command_timeout_s)
         self._pool = await asyncpg.create_pool(
             self.dsn,
             min_size=self._min_size,
             max_size=self._max_size,
-            timeout=CONNECT_TIMEOUT_S,
-            server_settings={"application_name": "gramstack"},
+            timeout=connect_timeout,
+            command_timeout=self._command_timeout_s,
+            server_settings=server_settings,
         )
 
     async def ensure_open(self) -> None:
@@ -69,11 +137,27 @@ class PostgresDatabase:
             await self.open()
 
     @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[Any]:
+    async def _connection(self) -> AsyncIterator[PostgresConnection]:
         if self._pool is None:
             raise RuntimeError("database is not open")
-        async with self._pool.acquire() as conn:
+        pool = self._pool
+        try:
+            raw = await pool.acquire(timeout=self._command_timeout_s)
+        except _LOST as exc:
+            raise BackendUnavailable(self.name, f"{type(exc).__name__}: {exc}") from exc
+        conn = PostgresConnection(raw, self.name)
+        try:
             yield conn
+        except asyncio.CancelledError:
+            conn.lost = True
+            raise
+        finally:
+            if conn.lost:
+                raw.terminate()  # release then only hands the slot back
+            # A reset that does not answer makes the pool terminate the
+            # connection; the caller's work is done, so no reason to fail it.
+            with contextlib.suppress(*_LOST):
+                await pool.release(raw, timeout=self._command_timeout_s)
 
     @asynccontextmanager
     async def read(
@@ -81,7 +165,7 @@ class PostgresDatabase:
     ) -> AsyncIterator[PostgresConnection]:
         # No transaction: each statement sees the latest commit on this node.
         async with self._connection() as conn:
-            yield PostgresConnection(conn)
+            yield conn
 
     @asynccontextmanager
     async def write(
@@ -90,8 +174,16 @@ class PostgresDatabase:
         """A transaction; with ``lsn_out``, the WAL insert position after the
         commit is appended to it (what a follower must replay to see it)."""
         async with self._connection() as conn:
-            async with conn.transaction():
-                yield PostgresConnection(conn)
+            transaction = await conn.begin()
+            try:
+                yield conn
+            except BaseException as exc:
+                # A lost or cancelled connection is terminated on the way out
+                # and the server rolls back; asking it would only wait.
+                if not (conn.lost or isinstance(exc, asyncio.CancelledError)):
+                    await conn.end(transaction, commit=False)
+                raise
+            await conn.end(transaction, commit=True)
             if lsn_out is not None:
                 lsn_out.append(int(await conn.fetchval(INSERT_LSN_SQL)))
 
