@@ -9,6 +9,7 @@ alongside the writer.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -73,7 +74,11 @@ class SqliteDatabase:
         self._all: list[aiosqlite.Connection] = []
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # The file holds password hashes: owner-only, and SQLite gives its
+        # -wal and -shm files the database file's mode.
+        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+        os.chmod(self.path, 0o600)
         self._writer = await _open(self.path)
         self._all.append(self._writer)
         for _ in range(self._reader_count):
