@@ -75,6 +75,8 @@ class Settings:
     unavailable_retry_after_s: int = 2
     # Request line plus headers, bytes; past it the answer is 431.
     max_header_bytes: int = 64 * 1024
+    # How often the invalidator reads its slot's lag (the metric's freshness).
+    invalidator_slot_lag_every_s: float = 5.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -176,6 +178,10 @@ def _validate(settings: Settings) -> None:
         ),
         (settings.unavailable_retry_after_s >= 1, "unavailable_retry_after_s must be at least 1"),
         (settings.max_header_bytes >= 1024, "max_header_bytes must be at least 1024"),
+        (
+            settings.invalidator_slot_lag_every_s > 0,
+            "invalidator_slot_lag_every_s must be positive",
+        ),
     ]
     for ok, message in checks:
         if not ok:
