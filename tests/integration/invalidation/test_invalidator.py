@@ -326,7 +326,7 @@ async def test_the_invalidator_survives_terminated_connections_and_its_gauge_sta
     cache = MemcachedLeaseCache([stack.memcached.address])
     try:
         invalidator.wait_started()
-        for round_ in range(3):
+        for _ in range(3):
             assert await _terminate_invalidator_connections(stack) >= 1
             await asyncio.sleep(0.5)
             db = await _connect(stack)
@@ -335,7 +335,7 @@ async def test_the_invalidator_survives_terminated_connections_and_its_gauge_sta
                 await _caught_up(stack, cache, db)
                 await asyncio.sleep(1.0)  # idle: the slot's lag holds still
 
-                async def gauge_true() -> bool:
+                async def gauge_true(db: asyncpg.Connection = db) -> bool:
                     truth = await db.fetchval(
                         "SELECT pg_current_wal_lsn() - confirmed_flush_lsn"
                         " FROM pg_replication_slots WHERE slot_name = $1",
