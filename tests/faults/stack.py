@@ -4,6 +4,7 @@ real process this module can stop, kill, hang (SIGSTOP) and bring back."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -51,10 +52,8 @@ def node_pids(node: Node) -> list[int]:
 
 def signal_node(node: Node, signum: signal.Signals) -> None:
     for pid in node_pids(node):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signum)
-        except ProcessLookupError:
-            pass
 
 
 def stop_node(cluster: ClusterState, node: Node) -> None:
