@@ -92,6 +92,8 @@ def start_invalidator(env: dict[str, str], log_path: Path) -> Invalidator:
     deadline = time.monotonic() + 30
     while b"invalidator starting" not in log_path.read_bytes():
         if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait()
             raise RuntimeError(log_path.read_text(errors="replace"))
         time.sleep(0.05)
     return Invalidator(process, log_path)
@@ -154,7 +156,6 @@ def stack_env(
         "GRAMSTACK_EXPOSE_BACKEND_HEADER": "1",
         "GRAMSTACK_INVALIDATOR_METRICS_PORT": str(free_port()),
         "GRAMSTACK_INVALIDATOR_LOG_EVERY_S": "1",
-        "GRAMSTACK_LOG_LEVEL": "warning",
     }
     if memcached is not None:
         env |= {
