@@ -39,6 +39,7 @@ _LOST: tuple[type[BaseException], ...] = (
     OSError,
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, statement_timeout
+    asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
 )
 
 
