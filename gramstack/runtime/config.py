@@ -66,11 +66,13 @@ class Settings:
     expose_backend_header: bool = False
     # Fault bounds (issue 12). Every PostgreSQL call ends within
     # db_command_timeout_s (client side: connect, pool wait, each statement),
-    # so a hung server costs a 503 within that, far below the request
-    # deadline; the server cancels a statement itself after
+    # below the request deadline; the server cancels a statement itself after
     # db_statement_timeout_s, before the client gives up on the connection.
-    db_command_timeout_s: float = 2.0
-    db_statement_timeout_s: float = 1.5
+    # A node whose heartbeat goes unanswered for db_unresponsive_after_s is
+    # hung: its calls fail at once (503) until it answers again.
+    db_command_timeout_s: float = 5.0
+    db_statement_timeout_s: float = 4.0
+    db_unresponsive_after_s: float = 2.0
     # A backend outage answers 503 with this Retry-After.
     unavailable_retry_after_s: int = 2
     # Request line plus headers, bytes; past it the answer is 431.
@@ -175,6 +177,10 @@ def _validate(settings: Settings) -> None:
         (
             0 < settings.db_statement_timeout_s <= settings.db_command_timeout_s,
             "db_statement_timeout_s must be positive and at most db_command_timeout_s",
+        ),
+        (
+            0 < settings.db_unresponsive_after_s < settings.request_deadline_s,
+            "db_unresponsive_after_s must be positive and below request_deadline_s",
         ),
         (settings.unavailable_retry_after_s >= 1, "unavailable_retry_after_s must be at least 1"),
         (settings.max_header_bytes >= 1024, "max_header_bytes must be at least 1024"),

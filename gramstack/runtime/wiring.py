@@ -115,6 +115,7 @@ def _postgres(
         name=name,
         command_timeout_s=settings.db_command_timeout_s if bounded else None,
         statement_timeout_s=settings.db_statement_timeout_s if bounded else None,
+        unresponsive_after_s=settings.db_unresponsive_after_s if bounded else None,
         **pool,
     )
 

@@ -10,14 +10,21 @@ Every call is bounded: the server cancels a statement after
 cancelled or timed out is terminated, never returned to the pool: asking a
 hung server to cancel, or resetting the connection, would wait on the very
 server that does not answer. The caller then sees ``BackendUnavailable``
-(or its own cancellation), so a hung node costs a bounded wait, never the
-request deadline.
+(or its own cancellation).
+
+A slow statement and a hung server look alike to the statement's caller (a
+row lock wait is slow and healthy), so hangs are told apart by a heartbeat:
+with ``unresponsive_after_s`` set, a trivial query on a connection of its
+own runs twice a second, and when one gets no answer within that time the
+node is unresponsive: the calls in flight are cut off and new ones fail at
+once with ``BackendUnavailable``, until a heartbeat is answered again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -31,6 +38,9 @@ INSERT_LSN_SQL = "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint"
 FLUSH_LSN_SQL = "SELECT (pg_current_wal_flush_lsn() - '0/0'::pg_lsn)::bigint"
 REPLAY_LSN_SQL = "SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint"
 CONNECT_TIMEOUT_S = 2.0
+HEARTBEAT_EVERY_S = 0.5
+
+log = logging.getLogger("gramstack.storage.postgres")
 
 # Errors of a call after which nothing is known about its connection (the
 # server may still be running the statement, or be gone): it is terminated.
@@ -40,6 +50,16 @@ _LOST: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, statement_timeout
     asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
+)
+
+# Heartbeat failures that mean the node cannot serve: no answer, no
+# connection, or shutting down / starting up.
+_UNREACHABLE: tuple[type[BaseException], ...] = (
+    TimeoutError,
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.InterfaceError,
 )
 
 
@@ -104,21 +124,32 @@ class PostgresDatabase:
         name: str = "database",
         command_timeout_s: float | None = None,
         statement_timeout_s: float | None = None,
+        unresponsive_after_s: float | None = None,
     ) -> None:
         """Without timeouts (migrations, tools) calls may run as long as they
-        need; the server passes both from the settings."""
+        need; the server passes them from the settings."""
         self.dsn = dsn
         self.name = name
         self._min_size = min_size
         self._max_size = max_size
         self._command_timeout_s = command_timeout_s
         self._statement_timeout_s = statement_timeout_s
+        self._unresponsive_after_s = unresponsive_after_s
         self._pool: Any = None
+        self._in_use: set[Any] = set()
+        self.unresponsive: str | None = None  # why, while the heartbeat goes unanswered
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    def _server_settings(self) -> dict[str, str]:
+        settings = {"application_name": "gramstack"}
+        if self._statement_timeout_s is not None:
+            settings["statement_timeout"] = str(int(self._statement_timeout_s * 1000))
+            # A terminated connection's statement stops within a second,
+            # not when it would have finished.
+            settings["client_connection_check_interval"] = "1000"
+        return settings
 
     async def open(self) -> None:
-        server_settings = {"application_name": "gramstack"}
-        if self._statement_timeout_s is not None:
-            server_settings["statement_timeout"] = str(int(self._statement_timeout_s * 1000))
         connect_timeout = CONNECT_TIMEOUT_S
         if self._command_timeout_s is not None:
             connect_timeout = min(connect_timeout, self._command_timeout_s)
@@ -128,8 +159,46 @@ class PostgresDatabase:
             max_size=self._max_size,
             timeout=connect_timeout,
             command_timeout=self._command_timeout_s,
-            server_settings=server_settings,
+            server_settings=self._server_settings(),
         )
+        if self._unresponsive_after_s is not None and self._heartbeat is None:
+            self._heartbeat = asyncio.create_task(self._beat_forever(self._unresponsive_after_s))
+
+    async def _beat_forever(self, limit_s: float) -> None:
+        conn: Any = None
+        try:
+            while True:
+                await asyncio.sleep(min(HEARTBEAT_EVERY_S, limit_s / 2))
+                try:
+                    if conn is None or conn.is_closed():
+                        conn = await asyncpg.connect(
+                            self.dsn, timeout=limit_s, server_settings=self._server_settings()
+                        )
+                    await conn.fetchval("SELECT 1", timeout=limit_s)
+                except Exception as exc:
+                    if conn is not None:
+                        conn.terminate()
+                        conn = None
+                    if not isinstance(exc, _UNREACHABLE):
+                        # e.g. too many connections: the pool's own may still serve.
+                        log.warning("%s heartbeat failed: %r", self.name, exc)
+                        continue
+                    self._mark_unresponsive(f"no answer in {limit_s:g}s ({type(exc).__name__})")
+                else:
+                    if self.unresponsive is not None:
+                        log.warning("%s answers again", self.name)
+                        self.unresponsive = None
+        finally:
+            if conn is not None:
+                conn.terminate()
+
+    def _mark_unresponsive(self, why: str) -> None:
+        if self.unresponsive is None:
+            log.warning("%s is unresponsive: %s; failing its calls", self.name, why)
+        self.unresponsive = why
+        # Calls waiting on it now would wait for nothing: cut them off.
+        for raw in list(self._in_use):
+            raw.terminate()
 
     async def ensure_open(self) -> None:
         """Open the pool unless it is; a follower that was down at start is
@@ -141,18 +210,20 @@ class PostgresDatabase:
     async def _connection(self) -> AsyncIterator[PostgresConnection]:
         if self._pool is None:
             raise RuntimeError("database is not open")
+        if self.unresponsive is not None:
+            raise BackendUnavailable(self.name, self.unresponsive)
         pool = self._pool
         try:
             raw = await pool.acquire(timeout=self._command_timeout_s)
         except _LOST as exc:
             raise BackendUnavailable(self.name, f"{type(exc).__name__}: {exc}") from exc
         conn = PostgresConnection(raw, self.name)
+        self._in_use.add(raw)
         try:
             yield conn
-        except asyncio.CancelledError:
-            conn.lost = True
-            raise
         finally:
+            self._in_use.discard(raw)
+            # Lost: a call failed with the node, or was cancelled mid-flight.
             if conn.lost:
                 raw.terminate()  # release then only hands the slot back
             # A reset that does not answer makes the pool terminate the
@@ -181,7 +252,9 @@ class PostgresDatabase:
             except BaseException as exc:
                 # A lost or cancelled connection is terminated on the way out
                 # and the server rolls back; asking it would only wait.
-                if not (conn.lost or isinstance(exc, asyncio.CancelledError)):
+                if isinstance(exc, asyncio.CancelledError):
+                    conn.lost = True
+                if not conn.lost:
                     await conn.end(transaction, commit=False)
                 raise
             await conn.end(transaction, commit=True)
@@ -218,6 +291,11 @@ class PostgresDatabase:
         return {}
 
     async def close(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+            self._heartbeat = None
         pool, self._pool = self._pool, None
         if pool is not None:
             try:

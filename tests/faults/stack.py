@@ -24,8 +24,9 @@ from gramstack.runtime.devcluster.memcached import (
 )
 from tests.support.server import ServerProcess, free_port, start_server
 
-# The bound a hung backend may cost a request (db_command_timeout_s, 2 s by
-# default) plus scheduling slack on a busy two-core machine.
+# How long a hung database goes unnoticed (db_unresponsive_after_s, 2 s by
+# default, plus up to one 0.5 s heartbeat), and scheduling slack on a busy
+# two-core machine.
 HANG_BOUND_S = 2.0
 SLACK_S = 1.5
 

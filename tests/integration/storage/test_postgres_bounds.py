@@ -70,8 +70,9 @@ async def test_a_cancelled_call_terminates_its_connection(
                 await conn.execute("SET LOCAL statement_timeout = 0")
                 await conn.fetchval("SELECT pg_sleep(5)")
     assert time.monotonic() - started < 0.5
-    # Terminated, not pooled: the server sees that session go.
-    for _ in range(50):
+    # Terminated, not pooled: the server sees that session go (it checks
+    # for a gone client every second while a statement runs).
+    for _ in range(60):
         if before not in await _backend_pids(pg_cluster):
             break
         await asyncio.sleep(0.05)
@@ -110,5 +111,25 @@ async def test_an_unreachable_server_is_unavailable_not_an_error() -> None:
             async with database.write() as conn:
                 await conn.fetchval("SELECT 1")
         assert time.monotonic() - started < 1.5
+    finally:
+        await database.close()
+
+
+async def test_a_slow_statement_on_a_healthy_server_is_not_a_hang(
+    pg_cluster: ClusterState,
+) -> None:
+    database = PostgresDatabase(
+        pg_cluster.database_url,
+        min_size=1,
+        command_timeout_s=3.0,
+        statement_timeout_s=2.5,
+        unresponsive_after_s=0.5,
+    )
+    await database.open()
+    try:
+        # Four heartbeats pass while it runs; the server answers them all.
+        async with database.read() as conn:
+            assert await conn.fetchval("SELECT pg_sleep(1.5)::text") == ""
+        assert database.unresponsive is None
     finally:
         await database.close()
