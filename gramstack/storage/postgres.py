@@ -150,9 +150,9 @@ class PostgresDatabase:
         return settings
 
     async def open(self) -> None:
-        connect_timeout = CONNECT_TIMEOUT_S
-        if self._command_timeout_s is not None:
-            connect_timeout = min(connect_timeout, self._command_timeout_s)
+        # A loaded server can take seconds to accept a connection; a hung one
+        # is the heartbeat's to find, so connecting may take the full bound.
+        connect_timeout = self._command_timeout_s or CONNECT_TIMEOUT_S
         self._pool = await asyncpg.create_pool(
             self.dsn,
             min_size=self._min_size,
@@ -198,7 +198,8 @@ class PostgresDatabase:
         self.unresponsive = why
         # Calls waiting on it now would wait for nothing: cut them off.
         for raw in list(self._in_use):
-            raw.terminate()
+            with contextlib.suppress(asyncpg.InterfaceError):
+                raw.terminate()
 
     async def ensure_open(self) -> None:
         """Open the pool unless it is; a follower that was down at start is
@@ -224,11 +225,14 @@ class PostgresDatabase:
         finally:
             self._in_use.discard(raw)
             # Lost: a call failed with the node, or was cancelled mid-flight.
+            # (A connection the heartbeat cut off went back to the pool by
+            # itself; its proxy then refuses both calls.)
             if conn.lost:
-                raw.terminate()  # release then only hands the slot back
+                with contextlib.suppress(asyncpg.InterfaceError):
+                    raw.terminate()  # release then only hands the slot back
             # A reset that does not answer makes the pool terminate the
             # connection; the caller's work is done, so no reason to fail it.
-            with contextlib.suppress(*_LOST):
+            with contextlib.suppress(*_LOST, asyncpg.InterfaceError):
                 await pool.release(raw, timeout=self._command_timeout_s)
 
     @asynccontextmanager
