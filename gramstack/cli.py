@@ -14,8 +14,9 @@ from gramstack.runtime.logging import configure_logging
 
 
 def _serve(settings: Settings) -> int:
-    from gramstack.runtime.prefork import prepare_metrics_dir
+    from gramstack.runtime.prefork import prepare_data_dir, prepare_metrics_dir
 
+    prepare_data_dir(settings)
     settings = settings.with_metrics_dir()
     assert settings.metrics_dir is not None
     prepare_metrics_dir(settings.metrics_dir)
@@ -33,8 +34,10 @@ def _serve(settings: Settings) -> int:
 def _migrate(settings: Settings) -> int:
     import asyncio
 
+    from gramstack.runtime.prefork import prepare_data_dir
     from gramstack.runtime.wiring import migrate_primary
 
+    prepare_data_dir(settings)
     applied = asyncio.run(migrate_primary(settings))
     print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
     return 0

@@ -74,6 +74,21 @@ class Settings:
     # samples there and /metrics merges them. None: this process's own
     # registry alone. ``gramstack serve`` uses data_dir/metrics when unset.
     metrics_dir: Path | None = None
+    # Fault bounds (issue 12). Every PostgreSQL call ends within
+    # db_command_timeout_s (client side: connect, pool wait, each statement),
+    # below the request deadline; the server cancels a statement itself after
+    # db_statement_timeout_s, before the client gives up on the connection.
+    # A node whose heartbeat goes unanswered for db_unresponsive_after_s is
+    # hung: its calls fail at once (503) until it answers again.
+    db_command_timeout_s: float = 5.0
+    db_statement_timeout_s: float = 4.0
+    db_unresponsive_after_s: float = 2.0
+    # A backend outage answers 503 with this Retry-After.
+    unavailable_retry_after_s: int = 2
+    # Request line plus headers, bytes; past it the answer is 431.
+    max_header_bytes: int = 64 * 1024
+    # How often the invalidator reads its slot's lag (the metric's freshness).
+    invalidator_slot_lag_every_s: float = 5.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -218,6 +233,24 @@ def _validate(settings: Settings) -> None:
         (settings.max_follower_lag_s > 0, "max_follower_lag_s must be positive"),
         (settings.follower_poll_s > 0, "follower_poll_s must be positive"),
         (settings.argon2_memory_kib >= 8, "argon2_memory_kib must be >= 8"),
+        (
+            0 < settings.db_command_timeout_s < settings.request_deadline_s,
+            "db_command_timeout_s must be positive and below request_deadline_s",
+        ),
+        (
+            0 < settings.db_statement_timeout_s <= settings.db_command_timeout_s,
+            "db_statement_timeout_s must be positive and at most db_command_timeout_s",
+        ),
+        (
+            0 < settings.db_unresponsive_after_s < settings.request_deadline_s,
+            "db_unresponsive_after_s must be positive and below request_deadline_s",
+        ),
+        (settings.unavailable_retry_after_s >= 1, "unavailable_retry_after_s must be at least 1"),
+        (settings.max_header_bytes >= 1024, "max_header_bytes must be at least 1024"),
+        (
+            settings.invalidator_slot_lag_every_s > 0,
+            "invalidator_slot_lag_every_s must be positive",
+        ),
     ]
     for ok, message in checks:
         if not ok:

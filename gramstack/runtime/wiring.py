@@ -109,15 +109,32 @@ async def _keep_cache_current(
     return cache, task, None
 
 
-async def _open_primary(settings: Settings, cache: LeaseCache | None = None) -> Database:
+def _postgres(
+    settings: Settings, dsn: str, name: str, *, bounded: bool, **pool: int
+) -> PostgresDatabase:
+    return PostgresDatabase(
+        dsn,
+        name=name,
+        command_timeout_s=settings.db_command_timeout_s if bounded else None,
+        statement_timeout_s=settings.db_statement_timeout_s if bounded else None,
+        unresponsive_after_s=settings.db_unresponsive_after_s if bounded else None,
+        **pool,
+    )
+
+
+async def _open_primary(
+    settings: Settings, cache: LeaseCache | None = None, *, bounded: bool = True
+) -> Database:
     """SQLite by default; PostgreSQL when ``database_url`` is set, behind a
     FollowerRouter when there are followers (and a cache for the write
-    positions; migrations go to the leader alone)."""
+    positions; migrations go to the leader alone). ``bounded``: every call
+    within the settings' timeouts (serving), or as long as it takes
+    (``gramstack migrate``)."""
     if not settings.database_url:
         primary = SqliteDatabase(settings.sqlite_path)
         await primary.open()
         return primary
-    leader = PostgresDatabase(settings.database_url)
+    leader = _postgres(settings, settings.database_url, "leader", bounded=bounded)
     await leader.open()
     followers = settings.follower_urls
     if not followers or cache is None:
@@ -129,7 +146,10 @@ async def _open_primary(settings: Settings, cache: LeaseCache | None = None) -> 
         router = FollowerRouter(
             leader,
             # min_size 0: a follower that is down must not stop the start.
-            {region: PostgresDatabase(dsn, min_size=0) for region, dsn in followers.items()},
+            {
+                region: _postgres(settings, dsn, f"follower:{region}", bounded=bounded, min_size=0)
+                for region, dsn in followers.items()
+            },
             home_region=settings.region,
             marks=SharedWriteMarks(table, cache, ttl_s=int(settings.max_follower_lag_s * 2) + 5),
             max_lag_s=settings.max_follower_lag_s,
@@ -171,7 +191,7 @@ async def _keep_shard_lease(b: Backends, shard: int, owner: str) -> None:
 
 
 async def migrate_primary(settings: Settings) -> list[str]:
-    primary = await _open_primary(settings)
+    primary = await _open_primary(settings, bounded=False)
     try:
         return await migrate(primary)
     finally:

@@ -22,6 +22,17 @@ Row = Mapping[str, Any]
 Dialect = Literal["sqlite", "postgres"]
 
 
+class BackendUnavailable(ConnectionError):
+    """A database node did not answer in time or is gone; the call's outcome
+    is unknown (a commit may or may not have landed) and retrying later may
+    succeed. ``backend`` names the node for logs, never for clients."""
+
+    def __init__(self, backend: str, reason: str) -> None:
+        super().__init__(f"{backend} is unavailable: {reason}")
+        self.backend = backend
+        self.reason = reason
+
+
 class Connection(Protocol):
     async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
 

@@ -31,7 +31,7 @@ from typing import Any
 import asyncpg
 from prometheus_client import Counter, Gauge
 
-from gramstack.storage.ports import Connection, Dialect, Row, WriteMarks
+from gramstack.storage.ports import BackendUnavailable, Connection, Dialect, Row, WriteMarks
 from gramstack.storage.postgres import PostgresDatabase
 
 log = logging.getLogger("gramstack.storage.router")
@@ -65,6 +65,7 @@ read_nodes: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
 # Errors after which a follower is presumed gone (or going): the statement
 # moves to the leader and the follower is skipped until a poll finds it.
 _NODE_ERRORS: tuple[type[BaseException], ...] = (
+    BackendUnavailable,
     OSError,
     TimeoutError,
     asyncpg.PostgresConnectionError,
@@ -149,15 +150,19 @@ class FollowerRouter:
                 log.exception("follower poll failed")
 
     async def poll(self) -> None:
-        """Refresh every follower's replay position and lag once."""
+        """Refresh every follower's replay position and lag once. The leader
+        is asked alongside, not first: a hung leader must not stop the
+        followers' health from being known (reads go on from them)."""
+        await asyncio.gather(self._sample_leader(), *(self._probe(f) for f in self._followers))
+
+    async def _sample_leader(self) -> None:
         try:
             lsn = await asyncio.wait_for(self.leader.flush_lsn(), 1.0)
         except Exception:
-            lsn = None  # the leader's own health is ping()'s business
+            return  # the leader's own health is ping()'s business
         now = self._clock()
-        if lsn is not None and (not self._leader_history or self._leader_history[-1][1] != lsn):
+        if not self._leader_history or self._leader_history[-1][1] != lsn:
             self._leader_history.append((now, lsn))
-        await asyncio.gather(*(self._probe(f) for f in self._followers))
 
     async def _probe(self, follower: _Follower) -> None:
         """Read the follower's replay position; concurrent callers share one query."""
