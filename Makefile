@@ -9,7 +9,8 @@ WORKERS ?= 1
 
 .PHONY: run test test-deps lint clean
 
-$(BIN)/gramstack: pyproject.toml
+# setup.py and the .pyx sources: pip install -e . (re)builds the compiled speedups.
+$(BIN)/gramstack: pyproject.toml setup.py $(wildcard gramstack/speedups/*.pyx gramstack/speedups/*.pxd)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
