@@ -153,7 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posts-per-user", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
-    parser.add_argument("--label", default="speedups-" + ("off" if os.environ.get("GRAMSTACK_NO_EXTENSIONS") else "on"))
+    parser.add_argument(
+        "--label",
+        default="speedups-" + ("off" if os.environ.get("GRAMSTACK_NO_EXTENSIONS") else "on"),
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     memcached = [start_memcached(), start_memcached()]
