@@ -1,10 +1,12 @@
 """Where one worker's CPU goes on a feed-heavy workload, for choosing speedups.
 
-Starts ``gramstack serve`` (one worker, SQLite, memcached cache on two
-servers so the hash ring is on the path), seeds a small graph over HTTP,
-then records the worker with py-spy while clients walk feeds page by page
-(cursors), read media and users. Prints each candidate hot path's share of
-the worker's samples (inclusive), and keeps the raw py-spy stacks.
+Starts two ``gramstack serve`` processes, speedups on and off
+(``GRAMSTACK_NO_EXTENSIONS``), each with one worker, SQLite and a memcached
+cache on two servers (so the hash ring is on the path); seeds a small graph
+over HTTP; then clients walk feeds page by page (cursors), read media and
+users. Prints the worker's CPU per request in alternating windows, and, from
+py-spy, each candidate hot path's share of the busy samples (inclusive;
+compiled functions do not show as frames of their own). Keeps the raw stacks.
 
 Run: ``.venv/bin/python -m bench.speedups_profile`` (py-spy must be installed;
 it needs ptrace rights, which root has).
@@ -147,63 +149,104 @@ def _shares(raw: str) -> tuple[int, Counter[str]]:
     return busy, hits
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _record(pid: int, seconds: float, raw_path: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("py-spy")),
+            "record",
+            "--pid",
+            str(pid),
+            "--format",
+            "raw",
+            "--rate",
+            "250",
+            "--duration",
+            str(int(seconds)),
+            "--output",
+            str(raw_path),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+# Speedups on and off: two servers side by side, measured in alternating windows.
+MODES = {"on": {"GRAMSTACK_NO_EXTENSIONS": ""}, "off": {"GRAMSTACK_NO_EXTENSIONS": "1"}}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--posts-per-user", type=int, default=10)
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of one window")
+    parser.add_argument("--rounds", type=int, default=3, help="CPU windows per mode")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
-    parser.add_argument(
-        "--label",
-        default="speedups-" + ("off" if os.environ.get("GRAMSTACK_NO_EXTENSIONS") else "on"),
-    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    memcached = [start_memcached(), start_memcached()]
+    memcached = {mode: [start_memcached(), start_memcached()] for mode in MODES}
+    servers = {}
+    cpu_per_request: dict[str, float] = {}
+    rates: dict[str, float] = {}
+    shares: dict[str, tuple[int, Counter[str]]] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="gramstack-profile-") as tmp:
-            env = {
-                "GRAMSTACK_LOG_LEVEL": "warning",
-                "GRAMSTACK_CACHE_BACKEND": "memcached",
-                "GRAMSTACK_MEMCACHED_SERVERS": ",".join(m.address for m in memcached),
+            for mode, mode_env in MODES.items():
+                env = {
+                    "GRAMSTACK_LOG_LEVEL": "warning",
+                    "GRAMSTACK_CACHE_BACKEND": "memcached",
+                    "GRAMSTACK_MEMCACHED_SERVERS": ",".join(m.address for m in memcached[mode]),
+                    **mode_env,
+                }
+                servers[mode] = start_server(Path(tmp) / mode, env=env, workers=1)
+            accounts = {
+                mode: _seed(server.base_url, args.users, args.posts_per_user)
+                for mode, server in servers.items()
             }
-            server = start_server(Path(tmp), env=env, workers=1)
-            try:
-                accounts = _seed(server.base_url, args.users, args.posts_per_user)
-                asyncio.run(_drive(server.base_url, accounts, 2.0))  # warm the cache
-                raw_path = args.out / f"profile-{args.label}.txt"
-                spy = subprocess.Popen(
-                    [
-                        str(Path(sys.executable).with_name("py-spy")),
-                        "record",
-                        "--pid",
-                        str(_worker_pid(server.process.pid)),
-                        "--format",
-                        "raw",
-                        "--rate",
-                        "250",
-                        "--duration",
-                        str(int(args.seconds)),
-                        "--output",
-                        str(raw_path),
-                        "--nonblocking",
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-                requests = asyncio.run(_drive(server.base_url, accounts, args.seconds))
+            for mode, server in servers.items():
+                asyncio.run(_drive(server.base_url, accounts[mode], 2.0))  # warm the cache
+            # CPU per request: the worker's own CPU clock, steadier than requests/s
+            # on a machine shared with the load generator and other work.
+            for _ in range(args.rounds):
+                for mode, server in servers.items():
+                    pid = _worker_pid(server.process.pid)
+                    before, started = _cpu_seconds(pid), time.monotonic()
+                    done = asyncio.run(_drive(server.base_url, accounts[mode], args.seconds))
+                    used, elapsed = _cpu_seconds(pid) - before, time.monotonic() - started
+                    per = used / done * 1e6
+                    cpu_per_request[mode] = min(cpu_per_request.get(mode, per), per)
+                    rates[mode] = max(rates.get(mode, 0.0), done / elapsed)
+            for mode, server in servers.items():
+                raw_path = args.out / f"profile-speedups-{mode}.txt"
+                spy = _record(_worker_pid(server.process.pid), args.seconds, raw_path)
+                asyncio.run(_drive(server.base_url, accounts[mode], args.seconds))
                 spy.wait(timeout=args.seconds + 60)
-            finally:
-                server.stop()
+                shares[mode] = _shares(raw_path.read_text())
     finally:
-        for m in memcached:
-            stop_memcached(m)
-    total, hits = _shares(raw_path.read_text())
-    print(f"{requests} requests in {args.seconds:.0f} s; {total} busy samples of the worker")
-    print(f"{'hot path':<42} {'share of busy samples':>24}")
+        for server in servers.values():
+            server.stop()
+        for pair in memcached.values():
+            for m in pair:
+                stop_memcached(m)
+    print(f"{'hot path (share of busy samples)':<42} {'speedups on':>12} {'off':>8}")
     for label in CANDIDATES:
-        print(f"{label:<42} {100 * hits[label] / max(1, total):23.1f}%")
-    print(f"raw stacks: {raw_path}")
+        row = [100 * shares[mode][1][label] / max(1, shares[mode][0]) for mode in MODES]
+        print(f"{label:<42} {row[0]:11.1f}% {row[1]:7.1f}%")
+    print(
+        f"{'worker CPU per request (best window)':<42} {cpu_per_request['on']:9.0f} µs "
+        f"{cpu_per_request['off']:5.0f} µs"
+    )
+    print(
+        f"{'requests/s (best window; shared machine)':<42} {rates['on']:12.0f} {rates['off']:8.0f}"
+    )
+    print(f"ratio CPU per request off/on: {cpu_per_request['off'] / cpu_per_request['on']:.2f}")
+    print(f"raw stacks: {args.out}/profile-speedups-{{on,off}}.txt")
     return 0
 
 

@@ -32,7 +32,7 @@ def test_this_suite_runs_the_implementations_it_was_asked_for() -> None:
     a build that silently fell back to the twins fails here."""
     expected = not NO_EXTENSIONS
     picked = [module.COMPILED for module in (cursor, ring, timefmt)]
-    assert picked == [expected] * 3
+    assert picked == [expected] * 3, "compiled speedups not built: run `pip install -e .`"
     suffix = "" if expected else "_py"
     assert HashRing.__module__ == f"gramstack.speedups._ring{suffix}"
     assert pagination.encode_cursor.__module__ == f"gramstack.speedups._cursor{suffix}"
