@@ -14,7 +14,8 @@ WORKERS ?= 1
 SERVE_STAMP := $(VENV)/.installed-serve
 DEV_STAMP := $(VENV)/.installed-dev
 
-$(SERVE_STAMP): pyproject.toml
+# setup.py and the .pyx sources: pip install -e . (re)builds the compiled speedups.
+$(SERVE_STAMP): pyproject.toml setup.py $(wildcard gramstack/speedups/*.pyx gramstack/speedups/*.pxd)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
