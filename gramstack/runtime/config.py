@@ -89,7 +89,37 @@ class Settings:
     max_header_bytes: int = 64 * 1024
     # How often the invalidator reads its slot's lag (the metric's freshness).
     invalidator_slot_lag_every_s: float = 5.0
+    # Regions (issue 13). Every region named here has its own regional store
+    # (a SQLite file under data_dir/regions embedded, or the PostgreSQL
+    # cluster of regional_urls), its own cache pool and, scaled out, its own
+    # follower of the global primary; ``region`` is this process's home.
+    # Empty: the home region alone.
+    regions: tuple[str, ...] = ()  # written "us,eu,ap"
+    regional_urls: Mapping[str, str] = field(default_factory=dict)  # region=dsn (leader)
+    regional_follower_urls: Mapping[str, str] = field(default_factory=dict)
+    # Each region's memcached pool, written "us=h:p|h:p,eu=h:p".
+    region_memcached: Mapping[str, tuple[Address, ...]] = field(default_factory=dict)
+    # One-way delay added to every call to another region's store or cache
+    # (the WAN seam), so placement's benefit is measurable on one machine.
+    wan_delay_ms: float = 0.0
+    # Akkio-style placement: how long a worker trusts a cached location, the
+    # share of reads another region must pass over the window to pull a
+    # user's data there, the fewest decayed reads before moving anyone, and
+    # how often each worker flushes its access counters.
+    placement_cache_ttl_s: float = 5.0
+    placement_threshold: float = 0.7
+    placement_window_s: float = 24 * 3600.0
+    placement_min_reads: float = 20.0
+    placement_flush_s: float = 2.0
+    # Authors with more followers than this are not fanned out on write:
+    # their recent posts are merged into followers' feeds at read time.
+    fanout_pull_threshold: int = 10_000
     extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def all_regions(self) -> tuple[str, ...]:
+        """Every region, the home region included (first when unlisted)."""
+        return self.regions if self.regions else (self.region,)
 
     @property
     def sqlite_path(self) -> Path:
@@ -169,6 +199,28 @@ def _parse_followers(raw: Any) -> dict[str, str]:
     return pairs
 
 
+def _parse_names(raw: Any) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(_items(raw)))
+    for name in names:
+        if not name.isidentifier():
+            raise ValueError(f"expected simple names separated by commas, got {name!r}")
+    return names
+
+
+def _parse_region_pools(raw: Any) -> dict[str, tuple[Address, ...]]:
+    if isinstance(raw, Mapping):
+        items = [(str(region), pool) for region, pool in raw.items()]
+    else:
+        items = [(r, p) for r, _, p in (item.partition("=") for item in _items(raw))]
+    pools: dict[str, tuple[Address, ...]] = {}
+    for region, pool in items:
+        if not region.strip().isidentifier():
+            raise ValueError(f"expected region=host:port|host:port pairs, got {region!r}")
+        servers = pool.split("|") if isinstance(pool, str) else pool
+        pools[region.strip()] = _parse_addresses(list(servers))
+    return pools
+
+
 def _parse_literal(raw: Any, choices: tuple[str, ...]) -> str:
     if raw not in choices:
         raise ValueError(f"expected one of {', '.join(choices)}, got {raw!r}")
@@ -184,6 +236,10 @@ def _parse(raw: Any, hint: Any) -> Any:
         return _parse_addresses(raw)
     if hint == Mapping[str, str]:
         return _parse_followers(raw)
+    if hint == tuple[str, ...]:
+        return _parse_names(raw)
+    if hint == Mapping[str, tuple[Address, ...]]:
+        return _parse_region_pools(raw)
     if hint == Path | None:
         return None if raw in ("", None) else Path(str(raw))
     if hint is bool:
@@ -230,6 +286,21 @@ def _validate(settings: Settings) -> None:
             "follower_urls need database_url (the leader)",
         ),
         (settings.region.isidentifier(), "region must be a simple name"),
+        (
+            settings.region in settings.all_regions,
+            "region (the home region) must be one of regions",
+        ),
+        (
+            set(settings.regional_urls) <= set(settings.all_regions)
+            and set(settings.regional_follower_urls) <= set(settings.regional_urls)
+            and set(settings.region_memcached) <= set(settings.all_regions),
+            "regional_urls, regional_follower_urls and region_memcached name unknown regions",
+        ),
+        (settings.wan_delay_ms >= 0, "wan_delay_ms must not be negative"),
+        (0.5 <= settings.placement_threshold <= 1, "placement_threshold must be 0.5..1"),
+        (settings.placement_window_s > 0, "placement_window_s must be positive"),
+        (settings.placement_cache_ttl_s > 0, "placement_cache_ttl_s must be positive"),
+        (settings.fanout_pull_threshold >= 1, "fanout_pull_threshold must be at least 1"),
         (settings.max_follower_lag_s > 0, "max_follower_lag_s must be positive"),
         (settings.follower_poll_s > 0, "follower_poll_s must be positive"),
         (settings.argon2_memory_kib >= 8, "argon2_memory_kib must be >= 8"),

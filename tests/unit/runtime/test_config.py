@@ -102,3 +102,39 @@ def test_metrics_dir_is_unset_until_a_forking_server_asks(tmp_path: Path) -> Non
     assert settings.with_metrics_dir().metrics_dir == tmp_path / "metrics"
     chosen = load_settings(environ={"GRAMSTACK_METRICS_DIR": str(tmp_path / "m")})
     assert chosen.with_metrics_dir().metrics_dir == tmp_path / "m"
+
+
+def test_regions_and_their_pools_are_parsed_once() -> None:
+    settings = load_settings(
+        environ={
+            "GRAMSTACK_REGIONS": "us,eu,ap",
+            "GRAMSTACK_REGION": "eu",
+            "GRAMSTACK_REGION_MEMCACHED": "us=127.0.0.1:11211|127.0.0.1:11212,eu=:11213",
+            "GRAMSTACK_REGIONAL_URLS": "us=postgresql://a/x,eu=postgresql://b/x",
+            "GRAMSTACK_WAN_DELAY_MS": "75",
+        }
+    )
+    assert settings.all_regions == ("us", "eu", "ap")
+    assert settings.region_memcached == {
+        "us": (("127.0.0.1", 11211), ("127.0.0.1", 11212)),
+        "eu": (("127.0.0.1", 11213),),
+    }
+    assert settings.regional_urls["eu"] == "postgresql://b/x"
+    assert settings.wan_delay_ms == 75.0
+    assert load_settings(environ={}).all_regions == ("local",)
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"GRAMSTACK_REGIONS": "us,eu", "GRAMSTACK_REGION": "ap"},
+        {"GRAMSTACK_REGIONS": "us,e-u", "GRAMSTACK_REGION": "us"},
+        {"GRAMSTACK_REGION_MEMCACHED": "mars=127.0.0.1:1"},
+        {"GRAMSTACK_REGION_MEMCACHED": "local=127.0.0.1:http"},
+        {"GRAMSTACK_WAN_DELAY_MS": "-1"},
+        {"GRAMSTACK_PLACEMENT_THRESHOLD": "0.2"},
+    ],
+)
+def test_bad_region_settings_stop_the_start(environ: dict[str, str]) -> None:
+    with pytest.raises(ConfigError):
+        load_settings(environ=environ)
