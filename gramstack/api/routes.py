@@ -1,36 +1,31 @@
-"""HTTP endpoints of api.md: parse, authenticate, call one use case, serialize."""
+"""The endpoint table of api.md version 1 and its handlers.
+
+Each row of ``ENDPOINTS`` is the one declaration of an endpoint: Starlette's
+routes, the auth and rate-limit checks and the served OpenAPI document are
+all generated from it. A handler parses its path, calls one use case and
+returns a response struct; the table's machinery did the rest before it ran.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
+from msgspec import UNSET
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
 
-from gramstack.api import auth
-from gramstack.api.bodies import json_object, path_id, storable_text
-from gramstack.api.serializers import (
-    activity_json,
-    comment_json,
-    like_json,
-    media_json,
-    page_json,
-    user_json,
-    user_view_json,
+from gramstack.api import auth, schemas, serializers
+from gramstack.api.auth import optional_viewer, require_viewer
+from gramstack.api.bodies import path_id, storable_text
+from gramstack.api.endpoints import (
+    Endpoint,
+    RateLimit,
+    backends,
+    json_response,
+    starlette_routes,
 )
-from gramstack.domain import (
-    accounts,
-    activity,
-    comments,
-    feed,
-    graph,
-    likes,
-    media,
-    ratelimits,
-)
-from gramstack.domain.backends import Backends
+from gramstack.domain import accounts, activity, comments, feed, graph, likes, media
 from gramstack.domain.errors import InvalidRequest, NotFound, TooLarge
 from gramstack.domain.models import PageRequest
 from gramstack.domain.pagination import parse_page_request
@@ -38,16 +33,7 @@ from gramstack.types import Message, Receive
 
 # Room for the multipart framing and a caption around the image itself.
 _MULTIPART_OVERHEAD = 64 * 1024
-
-
-def _b(request: Request) -> Backends:
-    backends: Backends = request.app.state.backends
-    return backends
-
-
-def _json_limit(request: Request) -> int:
-    limit: int = request.app.state.settings.max_json_bytes
-    return limit
+_UPLOAD_PARTS = frozenset(schemas.Upload.__struct_fields__)
 
 
 def _page(request: Request, kind: str) -> PageRequest:
@@ -55,108 +41,98 @@ def _page(request: Request, kind: str) -> PageRequest:
     return parse_page_request(kind, params.get("limit"), params.get("cursor"))
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+def _username(request: Request) -> str:
+    name: str = request.path_params["username"]
+    return name
 
 
 # -- accounts and sessions ----------------------------------------------------
 
 
 def _session_response(request: Request, grant: accounts.SessionGrant) -> Response:
-    response = JSONResponse({"user": user_json(grant.user), "token": grant.token}, 201)
+    session = schemas.Session(user=serializers.user(grant.user), token=grant.token)
+    response = json_response(session, 201)
     if auth.wants_session_cookie(request):
         auth.set_session_cookies(response, grant.token)
     return response
 
 
-async def create_account(request: Request) -> Response:
-    signup_rate: int = request.app.state.settings.signup_rate_per_minute
-    await ratelimits.spend(_b(request), f"signup:{_client(request)}", signup_rate)
-    body = await json_object(
-        request,
-        _json_limit(request),
-        required={"username": str, "password": str},
-        optional={"full_name": str},
-    )
-    grant = await accounts.sign_up(
-        _b(request), body["username"], body["password"], body.get("full_name", "")
-    )
+async def create_account(request: Request, body: schemas.SignUp) -> schemas.Session | Response:
+    grant = await accounts.sign_up(backends(request), body.username, body.password, body.full_name)
     return _session_response(request, grant)
 
 
-async def create_session(request: Request) -> Response:
-    login_rate: int = request.app.state.settings.login_rate_per_minute
-    await ratelimits.spend(_b(request), f"login:{_client(request)}", login_rate)
-    body = await json_object(
-        request, _json_limit(request), required={"username": str, "password": str}
-    )
-    grant = await accounts.log_in(_b(request), body["username"], body["password"])
+async def create_session(request: Request, body: schemas.LogIn) -> schemas.Session | Response:
+    grant = await accounts.log_in(backends(request), body.username, body.password)
     return _session_response(request, grant)
 
 
-async def delete_session(request: Request) -> Response:
-    await auth.viewer(request, required=True)
-    await accounts.log_out(_b(request), request.state.token)
+async def delete_session(request: Request, _: None) -> Response | None:
+    require_viewer(request)
+    await accounts.log_out(backends(request), request.state.token)
     response = Response(status_code=204)
     auth.clear_session_cookies(response)
     return response
 
 
-async def me(request: Request) -> Response:
-    viewer = await auth.viewer(request, required=True)
-    assert viewer is not None
-    if request.method == "PATCH":
-        body = await json_object(
-            request, _json_limit(request), optional={"full_name": str, "bio": str}
-        )
-        user = await accounts.update_me(_b(request), viewer, body.get("full_name"), body.get("bio"))
-    else:
-        user = await accounts.get_me(_b(request), viewer)
-    return JSONResponse(user_json(user, followed_by_me=False))
+async def get_me(request: Request, _: None) -> schemas.User:
+    user = await accounts.get_me(backends(request), require_viewer(request))
+    return serializers.user(user, followed_by_me=False)
+
+
+async def update_me(request: Request, body: schemas.ProfileUpdate) -> schemas.User:
+    full_name = None if body.full_name is UNSET else body.full_name
+    bio = None if body.bio is UNSET else body.bio
+    user = await accounts.update_me(backends(request), require_viewer(request), full_name, bio)
+    return serializers.user(user, followed_by_me=False)
 
 
 # -- users and follows ----------------------------------------------------------
 
 
-async def get_user(request: Request) -> Response:
-    viewer = await auth.viewer(request, required=False)
-    view = await graph.get_user(_b(request), request.path_params["username"], viewer)
-    return JSONResponse(user_view_json(view))
+async def get_user(request: Request, _: None) -> schemas.User:
+    view = await graph.get_user(backends(request), _username(request), optional_viewer(request))
+    return serializers.user_view(view)
 
 
-async def follow(request: Request) -> Response:
-    viewer = await auth.viewer(request, required=True)
-    assert viewer is not None
-    username = request.path_params["username"]
-    if request.method == "PUT":
-        view = await graph.follow(_b(request), viewer, username)
-    else:
-        view = await graph.unfollow(_b(request), viewer, username)
-    return JSONResponse(user_view_json(view))
+async def follow(request: Request, _: None) -> schemas.User:
+    view = await graph.follow(backends(request), require_viewer(request), _username(request))
+    return serializers.user_view(view)
 
 
-async def followers(request: Request) -> Response:
-    viewer = await auth.viewer(request, required=False)
+async def unfollow(request: Request, _: None) -> schemas.User:
+    view = await graph.unfollow(backends(request), require_viewer(request), _username(request))
+    return serializers.user_view(view)
+
+
+async def followers(request: Request, _: None) -> schemas.UserPage:
     page = await graph.followers(
-        _b(request), request.path_params["username"], _page(request, graph.FOLLOWERS), viewer
+        backends(request),
+        _username(request),
+        _page(request, graph.FOLLOWERS),
+        optional_viewer(request),
     )
-    return JSONResponse(page_json(page, user_view_json))
+    return serializers.user_page(page)
 
 
-async def following(request: Request) -> Response:
-    viewer = await auth.viewer(request, required=False)
+async def following(request: Request, _: None) -> schemas.UserPage:
     page = await graph.following(
-        _b(request), request.path_params["username"], _page(request, graph.FOLLOWING), viewer
+        backends(request),
+        _username(request),
+        _page(request, graph.FOLLOWING),
+        optional_viewer(request),
     )
-    return JSONResponse(page_json(page, user_view_json))
+    return serializers.user_page(page)
 
 
-async def user_media(request: Request) -> Response:
-    viewer = await auth.viewer(request, required=False)
+async def user_media(request: Request, _: None) -> schemas.MediaPage:
     page = await media.user_media(
-        _b(request), request.path_params["username"], _page(request, media.USER_MEDIA), viewer
+        backends(request),
+        _username(request),
+        _page(request, media.USER_MEDIA),
+        optional_viewer(request),
     )
-    return JSONResponse(page_json(page, media_json))
+    return serializers.media_page(page)
 
 
 # -- media ----------------------------------------------------------------------
@@ -185,10 +161,10 @@ def _limited_receive(receive: Receive, limit: int) -> Receive:
     return limited
 
 
-async def post_media(request: Request) -> Response:
-    viewer = await auth.viewer(request, required=True)
-    assert viewer is not None
-    max_bytes = _b(request).limits.max_upload_bytes
+async def post_media(request: Request, _: None) -> schemas.Media:
+    viewer = require_viewer(request)
+    b = backends(request)
+    max_bytes = b.limits.max_upload_bytes
     limit = max_bytes + _MULTIPART_OVERHEAD
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
@@ -197,7 +173,7 @@ async def post_media(request: Request) -> Response:
         raise InvalidRequest("body must be multipart/form-data with a 'file' part")
     limited = Request(request.scope, _limited_receive(request.receive, limit))
     async with limited.form(max_files=1, max_fields=4) as form:
-        unknown = sorted(set(form.keys()) - {"file", "caption"})
+        unknown = sorted(set(form.keys()) - _UPLOAD_PARTS)
         if unknown:
             raise InvalidRequest(f"unknown field(s): {', '.join(unknown)}")
         upload = form.get("file")
@@ -208,92 +184,87 @@ async def post_media(request: Request) -> Response:
             raise InvalidRequest("caption must be text")
         if upload.size is not None and upload.size > max_bytes:
             raise TooLarge(_too_large_message(max_bytes), max_bytes)
-        view = await media.post_media(_b(request), viewer, upload.file, caption)
-    return JSONResponse(media_json(view), 201)
+        view = await media.post_media(b, viewer, upload.file, caption)
+    return serializers.media(view)
 
 
-async def media_item(request: Request) -> Response:
-    if request.method == "DELETE":
-        viewer = await auth.viewer(request, required=True)
-        assert viewer is not None
-        media_id = path_id(request, "id", "media")
-        await media.delete_media(_b(request), viewer, media_id)
-        return Response(status_code=204)
-    media_id = path_id(request, "id", "media")
-    viewer = await auth.viewer(request, required=False)
-    return JSONResponse(media_json(await media.get_media(_b(request), media_id, viewer)))
+async def get_media(request: Request, _: None) -> schemas.Media:
+    media_id = path_id(request, "media")
+    view = await media.get_media(backends(request), media_id, optional_viewer(request))
+    return serializers.media(view)
 
 
-async def like(request: Request) -> Response:
-    viewer = await auth.viewer(request, required=True)
-    assert viewer is not None
-    media_id = path_id(request, "id", "media")
-    if request.method == "PUT":
-        state = await likes.like(_b(request), viewer, media_id)
-    else:
-        state = await likes.unlike(_b(request), viewer, media_id)
-    return JSONResponse(like_json(state))
+async def delete_media(request: Request, _: None) -> None:
+    viewer = require_viewer(request)
+    await media.delete_media(backends(request), viewer, path_id(request, "media"))
 
 
-async def likers(request: Request) -> Response:
-    media_id = path_id(request, "id", "media")
-    viewer = await auth.viewer(request, required=False)
-    page = await likes.likers(_b(request), media_id, _page(request, likes.LIKERS), viewer)
-    return JSONResponse(page_json(page, user_view_json))
+async def like(request: Request, _: None) -> schemas.LikeState:
+    viewer = require_viewer(request)
+    state = await likes.like(backends(request), viewer, path_id(request, "media"))
+    return serializers.like_state(state)
 
 
-async def media_comments(request: Request) -> Response:
-    if request.method == "POST":
-        viewer = await auth.viewer(request, required=True)
-        assert viewer is not None
-        media_id = path_id(request, "id", "media")
-        body = await json_object(request, _json_limit(request), required={"text": str})
-        view = await comments.add_comment(_b(request), viewer, media_id, body["text"])
-        return JSONResponse(comment_json(view), 201)
-    media_id = path_id(request, "id", "media")
-    viewer = await auth.viewer(request, required=False)
-    page = await comments.list_comments(
-        _b(request), media_id, _page(request, comments.COMMENTS), viewer
+async def unlike(request: Request, _: None) -> schemas.LikeState:
+    viewer = require_viewer(request)
+    state = await likes.unlike(backends(request), viewer, path_id(request, "media"))
+    return serializers.like_state(state)
+
+
+async def likers(request: Request, _: None) -> schemas.UserPage:
+    media_id = path_id(request, "media")
+    page = await likes.likers(
+        backends(request), media_id, _page(request, likes.LIKERS), optional_viewer(request)
     )
-    return JSONResponse(page_json(page, comment_json))
+    return serializers.user_page(page)
 
 
-async def delete_comment(request: Request) -> Response:
-    viewer = await auth.viewer(request, required=True)
-    assert viewer is not None
-    comment_id = path_id(request, "id", "comment")
-    await comments.delete_comment(_b(request), viewer, comment_id)
-    return Response(status_code=204)
+async def add_comment(request: Request, body: schemas.NewComment) -> schemas.Comment:
+    viewer = require_viewer(request)
+    media_id = path_id(request, "media")
+    view = await comments.add_comment(backends(request), viewer, media_id, body.text)
+    return serializers.comment(view)
+
+
+async def list_comments(request: Request, _: None) -> schemas.CommentPage:
+    media_id = path_id(request, "media")
+    page = await comments.list_comments(
+        backends(request), media_id, _page(request, comments.COMMENTS), optional_viewer(request)
+    )
+    return serializers.comment_page(page)
+
+
+async def delete_comment(request: Request, _: None) -> None:
+    viewer = require_viewer(request)
+    await comments.delete_comment(backends(request), viewer, path_id(request, "comment"))
 
 
 # -- feed and activity ----------------------------------------------------------
 
 
-async def home_feed(request: Request) -> Response:
-    viewer = await auth.viewer(request, required=True)
-    assert viewer is not None
-    page = await feed.home_feed(_b(request), viewer, _page(request, feed.FEED))
-    return JSONResponse(page_json(page, media_json))
+async def home_feed(request: Request, _: None) -> schemas.MediaPage:
+    viewer = require_viewer(request)
+    page = await feed.home_feed(backends(request), viewer, _page(request, feed.FEED))
+    return serializers.media_page(page)
 
 
-async def activity_inbox(request: Request) -> Response:
-    viewer = await auth.viewer(request, required=True)
-    assert viewer is not None
-    page = await activity.activity(_b(request), viewer, _page(request, activity.ACTIVITY))
-    return JSONResponse(page_json(page, activity_json))
+async def activity_inbox(request: Request, _: None) -> schemas.ActivityPage:
+    viewer = require_viewer(request)
+    page = await activity.activity(backends(request), viewer, _page(request, activity.ACTIVITY))
+    return serializers.activity_page(page)
 
 
 # -- images -------------------------------------------------------------------------
 
-_RENDITIONS = {media.THUMBNAIL, media.STANDARD}
+RENDITIONS = frozenset(get_args(schemas.Rendition))
 
 
-async def image(request: Request) -> Response:
-    media_id = path_id(request, "id", "media")
+async def image(request: Request, _: None) -> Response:
+    media_id = path_id(request, "media")
     rendition = request.path_params["rendition"]
-    if rendition not in _RENDITIONS:
+    if rendition not in RENDITIONS:
         raise NotFound("image", rendition)
-    data = await _b(request).blobs.read(media.blob_key(media_id, rendition))
+    data = await backends(request).blobs.read(media.blob_key(media_id, rendition))
     if data is None:
         raise NotFound("image", media_id)
     # The bytes never change, but the post may be deleted: caches must ask
@@ -305,25 +276,247 @@ async def image(request: Request) -> Response:
     return Response(data, media_type="image/jpeg", headers=headers)
 
 
-V1 = "/api/v1"
+# -- the table ----------------------------------------------------------------------
 
-API_ROUTES = [
-    Route(f"{V1}/accounts", create_account, methods=["POST"]),
-    Route(f"{V1}/sessions", create_session, methods=["POST"]),
-    Route(f"{V1}/sessions/current", delete_session, methods=["DELETE"]),
-    Route(f"{V1}/me", me, methods=["GET", "PATCH"]),
-    Route(f"{V1}/users/{{username}}", get_user, methods=["GET"]),
-    Route(f"{V1}/users/{{username}}/follow", follow, methods=["PUT", "DELETE"]),
-    Route(f"{V1}/users/{{username}}/followers", followers, methods=["GET"]),
-    Route(f"{V1}/users/{{username}}/following", following, methods=["GET"]),
-    Route(f"{V1}/users/{{username}}/media", user_media, methods=["GET"]),
-    Route(f"{V1}/media", post_media, methods=["POST"]),
-    Route(f"{V1}/media/{{id}}", media_item, methods=["GET", "DELETE"]),
-    Route(f"{V1}/media/{{id}}/like", like, methods=["PUT", "DELETE"]),
-    Route(f"{V1}/media/{{id}}/likers", likers, methods=["GET"]),
-    Route(f"{V1}/media/{{id}}/comments", media_comments, methods=["GET", "POST"]),
-    Route(f"{V1}/comments/{{id}}", delete_comment, methods=["DELETE"]),
-    Route(f"{V1}/feed", home_feed, methods=["GET"]),
-    Route(f"{V1}/activity", activity_inbox, methods=["GET"]),
-    Route("/media/{id}/{rendition}", image, methods=["GET"]),
+V1 = "/api/v1"
+USER = {"username": schemas.Username}
+MEDIA = {"id": schemas.Id}
+SIGNUP_LIMIT = RateLimit("signup", lambda settings: settings.signup_rate_per_minute)
+LOGIN_LIMIT = RateLimit("login", lambda settings: settings.login_rate_per_minute)
+_COOKIE_NOTE = "; with `X-Session-Cookie: 1` also sets the web UI session cookies"
+
+ENDPOINTS: list[Endpoint[Any, Any]] = [
+    Endpoint(
+        "POST",
+        f"{V1}/accounts",
+        create_account,
+        "Sign up" + _COOKIE_NOTE,
+        schemas.Session,
+        201,
+        rate_limit=SIGNUP_LIMIT,
+        body=schemas.SignUp,
+        errors=(409, 422),
+    ),
+    Endpoint(
+        "POST",
+        f"{V1}/sessions",
+        create_session,
+        "Log in" + _COOKIE_NOTE,
+        schemas.Session,
+        201,
+        rate_limit=LOGIN_LIMIT,
+        body=schemas.LogIn,
+        errors=(401,),
+    ),
+    Endpoint(
+        "DELETE",
+        f"{V1}/sessions/current",
+        delete_session,
+        "Log out: the token stops working at once",
+        None,
+        204,
+        auth="required",
+    ),
+    Endpoint("GET", f"{V1}/me", get_me, "The caller's profile", schemas.User, auth="required"),
+    Endpoint(
+        "PATCH",
+        f"{V1}/me",
+        update_me,
+        "Update full name or bio",
+        schemas.User,
+        auth="required",
+        body=schemas.ProfileUpdate,
+        errors=(422,),
+    ),
+    Endpoint(
+        "GET",
+        f"{V1}/users/{{username}}",
+        get_user,
+        "A user's profile",
+        schemas.User,
+        auth="optional",
+        path_params=USER,
+        errors=(404,),
+    ),
+    Endpoint(
+        "PUT",
+        f"{V1}/users/{{username}}/follow",
+        follow,
+        "Follow (idempotent); returns the followed user",
+        schemas.User,
+        auth="required",
+        path_params=USER,
+        errors=(404, 409),
+    ),
+    Endpoint(
+        "DELETE",
+        f"{V1}/users/{{username}}/follow",
+        unfollow,
+        "Unfollow (idempotent)",
+        schemas.User,
+        auth="required",
+        path_params=USER,
+        errors=(404,),
+    ),
+    Endpoint(
+        "GET",
+        f"{V1}/users/{{username}}/followers",
+        followers,
+        "Followers, newest first",
+        schemas.UserPage,
+        auth="optional",
+        path_params=USER,
+        page=True,
+        errors=(404,),
+    ),
+    Endpoint(
+        "GET",
+        f"{V1}/users/{{username}}/following",
+        following,
+        "Followed accounts, newest first",
+        schemas.UserPage,
+        auth="optional",
+        path_params=USER,
+        page=True,
+        errors=(404,),
+    ),
+    Endpoint(
+        "GET",
+        f"{V1}/users/{{username}}/media",
+        user_media,
+        "A user's posts, newest first",
+        schemas.MediaPage,
+        auth="optional",
+        path_params=USER,
+        page=True,
+        errors=(404,),
+    ),
+    Endpoint(
+        "POST",
+        f"{V1}/media",
+        post_media,
+        "Post a photo",
+        schemas.Media,
+        201,
+        auth="required",
+        form=schemas.Upload,
+        errors=(400, 413, 415, 422),
+    ),
+    Endpoint(
+        "GET",
+        f"{V1}/media/{{id}}",
+        get_media,
+        "A post",
+        schemas.Media,
+        auth="optional",
+        path_params=MEDIA,
+        errors=(404,),
+    ),
+    Endpoint(
+        "DELETE",
+        f"{V1}/media/{{id}}",
+        delete_media,
+        "Delete your post: gone from every feed, page, count and image URL",
+        None,
+        204,
+        auth="required",
+        path_params=MEDIA,
+        errors=(403, 404),
+    ),
+    Endpoint(
+        "PUT",
+        f"{V1}/media/{{id}}/like",
+        like,
+        "Like (idempotent)",
+        schemas.LikeState,
+        auth="required",
+        path_params=MEDIA,
+        errors=(404,),
+    ),
+    Endpoint(
+        "DELETE",
+        f"{V1}/media/{{id}}/like",
+        unlike,
+        "Unlike (idempotent)",
+        schemas.LikeState,
+        auth="required",
+        path_params=MEDIA,
+        errors=(404,),
+    ),
+    Endpoint(
+        "GET",
+        f"{V1}/media/{{id}}/likers",
+        likers,
+        "Who liked a post, newest first",
+        schemas.UserPage,
+        auth="optional",
+        path_params=MEDIA,
+        page=True,
+        errors=(404,),
+    ),
+    Endpoint(
+        "GET",
+        f"{V1}/media/{{id}}/comments",
+        list_comments,
+        "Comments, oldest first",
+        schemas.CommentPage,
+        auth="optional",
+        path_params=MEDIA,
+        page=True,
+        errors=(404,),
+    ),
+    Endpoint(
+        "POST",
+        f"{V1}/media/{{id}}/comments",
+        add_comment,
+        "Comment on a post",
+        schemas.Comment,
+        201,
+        auth="required",
+        path_params=MEDIA,
+        body=schemas.NewComment,
+        errors=(404, 422),
+    ),
+    Endpoint(
+        "DELETE",
+        f"{V1}/comments/{{id}}",
+        delete_comment,
+        "Delete a comment (its author or the post's owner)",
+        None,
+        204,
+        auth="required",
+        path_params=MEDIA,
+        errors=(403, 404),
+    ),
+    Endpoint(
+        "GET",
+        f"{V1}/feed",
+        home_feed,
+        "Posts of the people I follow and my own, newest first",
+        schemas.MediaPage,
+        auth="required",
+        page=True,
+    ),
+    Endpoint(
+        "GET",
+        f"{V1}/activity",
+        activity_inbox,
+        "Likes, comments on my posts and new followers, newest first",
+        schemas.ActivityPage,
+        auth="required",
+        page=True,
+    ),
+    Endpoint(
+        "GET",
+        "/media/{id}/{rendition}",
+        image,
+        "Image bytes of a post (no auth); 404 once the post is deleted",
+        None,
+        path_params={**MEDIA, "rendition": schemas.Rendition},
+        errors=(404,),
+        produces="image/jpeg",
+        conditional=True,
+    ),
 ]
+
+API_ROUTES = starlette_routes(ENDPOINTS)

@@ -21,6 +21,7 @@ from gramstack.domain.models import PageRequest
 _CHECK_BYTES = 6
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+MAX_CURSOR_LENGTH = 64
 
 
 def _check(raw: bytes) -> bytes:
@@ -33,7 +34,7 @@ def encode_cursor(kind: str, key: int) -> str:
 
 
 def decode_cursor(kind: str, cursor: str) -> int:
-    if not 0 < len(cursor) <= 64:
+    if not 0 < len(cursor) <= MAX_CURSOR_LENGTH:
         raise InvalidCursor("cursor is malformed")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
