@@ -20,7 +20,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import FailureGroup
+from schemathesis.core.mutations import OperatorKind
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from tests.support.server import ServerProcess, start_server
 
@@ -84,6 +87,22 @@ def _schema(base_url: str) -> Any:
     return schemathesis.openapi.from_url(base_url + "/openapi.json", config=config)
 
 
+def _only_retyped_form_text(case: Any) -> bool:
+    """Negative data that is valid on the wire: a multipart part is text, so a
+    caption "made a number" (``4.6e-155``) is a caption like any other."""
+    data = case.meta.phase.data if case.meta is not None else None
+    mutations = getattr(data, "mutations", None)
+    return bool(
+        case.media_type == "multipart/form-data"
+        and mutations
+        and all(
+            m.operator == OperatorKind.CHANGE_TYPE
+            and m.parameter_location == ParameterLocation.BODY
+            for m in mutations
+        )
+    )
+
+
 def _fuzz(operation: Any, mode: GenerationMode, base_url: str, token: str) -> list[str]:
     """Run ``MAX_EXAMPLES`` generated requests; the failed checks, as text."""
     label = f"{operation.method.upper()} {operation.path} [{mode.value}]"
@@ -104,8 +123,13 @@ def _fuzz(operation: Any, mode: GenerationMode, base_url: str, token: str) -> li
         if case.path == f"{API}/sessions/current":
             # Logging out revokes the token: each log-out gets its own.
             bearer = _signup(base_url, f"fuzz{generated.total()}")
+        excluded = [negative_data_rejection] if _only_retyped_form_text(case) else []
         try:
-            case.call_and_validate(base_url=base_url, headers={"Authorization": f"Bearer {bearer}"})
+            case.call_and_validate(
+                base_url=base_url,
+                headers={"Authorization": f"Bearer {bearer}"},
+                excluded_checks=excluded,
+            )
         except (Exception, FailureGroup) as error:  # FailureGroup is a BaseException
             failures.append(f"{label}: {error}")
 
