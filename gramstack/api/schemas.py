@@ -22,10 +22,15 @@ from gramstack.domain.validation import MAX_BIO, MAX_CAPTION, MAX_COMMENT, MAX_F
 
 # Text a database can store: JSON may carry NUL and lone surrogates (\ud800);
 # neither PostgreSQL nor UTF-8 can hold them, so such text is refused (400).
-STORABLE_CHAR = r"[^\x00\ud800-\udfff]"
+# A lone surrogate is not Unicode text at all, so only NUL needs stating.
+# Patterns use \uXXXX escapes only: Python, ECMA-262 and Rust's regex (the
+# validators OpenAPI tools use) read them alike.
+STORABLE_CHAR = r"[^\u0000]"
 STORABLE_TEXT = rf"^{STORABLE_CHAR}*$"
-# Python's \s is str.isspace(), the test the domain's "not blank" rule uses.
-NOT_BLANK_TEXT = rf"^{STORABLE_CHAR}*[^\s\x00\ud800-\udfff]{STORABLE_CHAR}*$"
+# What str.isspace() calls whitespace, the test of the domain's "not blank"
+# rule (it differs from Unicode's White_Space, so it is spelled out).
+_SPACES = "".join(f"\\u{ord(c):04x}" for c in map(chr, range(0x10000)) if c.isspace())
+NOT_BLANK_TEXT = rf"^{STORABLE_CHAR}*[^{_SPACES}\u0000]{STORABLE_CHAR}*$"
 
 ID_PATTERN = "^[0-9]{1,19}$"
 USERNAME_PATTERN = "^[A-Za-z0-9._]{1,30}$"
