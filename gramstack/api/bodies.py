@@ -134,10 +134,13 @@ def decode_json(kind: type[StructT], raw: bytes) -> StructT:
         raise _refusal(kind, raw, error) from None
     except (msgspec.DecodeError, RecursionError):
         raise InvalidRequest("body is not valid JSON") from None
-    for name in kind.__struct_fields__:
-        value = getattr(body, name)
-        if isinstance(value, str) and not storable_text(value):
-            raise InvalidRequest(f"field {name} is not valid text")
+    # msgspec refuses lone surrogates and raw control bytes as malformed JSON,
+    # so the one unstorable text left is NUL, and only its escape makes one.
+    if b"\\u0000" in raw:
+        for name in kind.__struct_fields__:
+            value = getattr(body, name)
+            if isinstance(value, str) and not storable_text(value):
+                raise InvalidRequest(f"field {name} is not valid text")
     return body
 
 
