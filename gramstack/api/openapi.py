@@ -152,10 +152,9 @@ def _components(endpoints: Sequence[Endpoint[Any, Any]]) -> JSON:
     forms = {e.form.__name__ for e in endpoints if e.form is not None}
     for name in forms:
         # msgspec describes bytes as base64 text (its JSON encoding); a
-        # multipart part carries the raw bytes.
+        # multipart part carries the raw bytes (``format: binary``).
         for prop in components[name]["properties"].values():
-            if prop.pop("contentEncoding", None) == "base64":
-                prop["format"] = "binary"
+            prop.pop("contentEncoding", None)
     return dict(sorted(components.items()))
 
 

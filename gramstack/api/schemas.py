@@ -226,14 +226,14 @@ class NewComment(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class Upload(msgspec.Struct, forbid_unknown_fields=True):
-    """The multipart form of ``POST /media`` (documented; parsed by Starlette)."""
+    """The multipart form of `POST /api/v1/media`: one `file` part, an optional `caption`."""
 
     file: Annotated[
         bytes,
         Meta(
-            min_length=1,
-            description="A still JPEG, PNG or WebP image",
-            extra_json_schema={"contentMediaType": "application/octet-stream"},
+            description="A still JPEG, PNG or WebP image, not empty",
+            # The raw bytes of the part (msgspec would describe base64 text).
+            extra_json_schema={"format": "binary", "minLength": 1},
         ),
     ]
     caption: Caption = ""
