@@ -9,8 +9,9 @@ from starlette.requests import Request
 
 from gramstack.api.app import ALL_ENDPOINTS
 from gramstack.api.auth import require_viewer
+from gramstack.api.handlers import RENDITIONS
 from gramstack.api.openapi import openapi_document
-from gramstack.api.routes import ENDPOINTS, RENDITIONS
+from gramstack.api.routes import ENDPOINTS
 from gramstack.domain import media
 from gramstack.domain.errors import Unauthorized
 
