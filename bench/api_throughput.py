@@ -109,8 +109,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
             seeded = {name: _seed(server.base_url) for name, server in servers.items()}
             best: dict[str, dict[str, float]] = {"feed": {}, "media": {}}
-            for _ in range(args.rounds):
-                for name, server in servers.items():
+            for round_ in range(args.rounds):
+                # Alternate who goes first: the machine's load drifts.
+                order = list(servers.items())[:: 1 if round_ % 2 == 0 else -1]
+                for name, server in order:
                     token, media_id = seeded[name]
                     targets = {
                         "feed": (f"{API}/feed", _auth(token)),
