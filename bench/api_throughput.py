@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import io
 import json
+import os
 import sys
 import tempfile
 import time
@@ -66,6 +67,23 @@ def _seed(base_url: str, posts: int = 20) -> tuple[str, str]:
         return viewer, media_id
 
 
+def _process_tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its children (the workers):
+    steadier than requests/s on a machine shared with other work."""
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        pending.extend(int(child) for child in children)
+    return total
+
+
 def _auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -109,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             seeded = {name: _seed(server.base_url) for name, server in servers.items()}
             best: dict[str, dict[str, float]] = {"feed": {}, "media": {}}
+            cpu: dict[str, dict[str, float]] = {"feed": {}, "media": {}}
             for round_ in range(args.rounds):
                 # Alternate who goes first: the machine's load drifts.
                 order = list(servers.items())[:: 1 if round_ % 2 == 0 else -1]
@@ -119,10 +138,14 @@ def main(argv: list[str] | None = None) -> int:
                         "media": (f"{API}/media/{media_id}", _auth(token)),
                     }
                     for target, (path, headers) in targets.items():
+                        cpu_before = _process_tree_cpu_s(server.process.pid)
                         rate = asyncio.run(
                             _hammer(server.base_url, path, headers, args.requests, args.concurrency)
                         )
+                        cpu_ms = (_process_tree_cpu_s(server.process.pid) - cpu_before) * 1000
+                        per_request = cpu_ms / args.requests
                         best[target][name] = max(best[target].get(name, 0.0), rate)
+                        cpu[target][name] = min(cpu[target].get(name, 1e9), per_request)
         except Exception:
             for name, server in servers.items():
                 print(f"--- {name} server log (tail) ---\n{server.log()[-3000:]}", file=sys.stderr)
@@ -134,11 +157,22 @@ def main(argv: list[str] | None = None) -> int:
     report = {}
     for target, rates in best.items():
         ratio = rates["after"] / rates["before"]
-        report[target] = {**{k: round(v) for k, v in rates.items()}, "ratio": round(ratio, 2)}
+        used = cpu[target]
+        cpu_ratio = used["before"] / used["after"]
+        report[target] = {
+            **{k: round(v) for k, v in rates.items()},
+            "ratio": round(ratio, 2),
+            "server_cpu_ms_per_request": {k: round(v, 2) for k, v in used.items()},
+            "cpu_ratio_before_over_after": round(cpu_ratio, 2),
+        }
         label = "GET /api/v1/feed" if target == "feed" else "GET /api/v1/media/{id}"
         print(
             f"  {label:24} before {rates['before']:7.0f}/s  after {rates['after']:7.0f}/s"
             f"  after/before {ratio:.2f}x"
+        )
+        print(
+            f"  {'':24} server CPU/request before {used['before']:.2f} ms"
+            f"  after {used['after']:.2f} ms  before/after {cpu_ratio:.2f}x"
         )
     print(json.dumps(report))
     return 0
