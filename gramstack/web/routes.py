@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Mount, Route, request_response
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from gramstack.api.auth import SESSION_COOKIE
 from gramstack.types import ASGIApp, Message, Receive, Scope, Send
 
 _HERE = Path(__file__).parent
@@ -43,7 +44,6 @@ SECURITY_HEADERS: dict[str, str] = {
 
 _USERNAME = re.compile(r"[A-Za-z0-9._]{1,30}")
 _MEDIA_ID = re.compile(r"[0-9]{1,20}")
-_SESSION_COOKIE = "gs_session"
 
 
 class _SecureHeaders:
@@ -113,7 +113,7 @@ class _Pages:
             page=page,
             # A hint only, so the navigation does not flash; the scripts ask
             # GET /api/v1/me who is really signed in.
-            signed_in_hint=_SESSION_COOKIE in request.cookies,
+            signed_in_hint=SESSION_COOKIE in request.cookies,
         )
         response = self.templates.TemplateResponse(
             request, template, context, status_code=status_code
