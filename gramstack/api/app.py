@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gramstack.api import errors, schemas
+from gramstack.api import auth, errors, schemas
 from gramstack.api.deadline import DeadlineMiddleware
 from gramstack.api.endpoints import Endpoint, encode, plain, starlette_routes
 from gramstack.api.metrics import MetricsMiddleware, metrics_endpoint
@@ -110,7 +110,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
             log.info("worker shutting down")
 
-    routes = [*starlette_routes(ALL_ENDPOINTS), *web_routes()]
+    routes = [*starlette_routes(ALL_ENDPOINTS), *web_routes(auth.SESSION_COOKIE)]
     middleware = [
         Middleware(errors.UnexpectedErrorMiddleware),
         Middleware(MetricsMiddleware),
