@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -15,13 +14,14 @@ from gramstack.runtime.logging import configure_logging
 
 def _serve(settings: Settings) -> int:
     from gramstack.runtime.prefork import prepare_metrics_dir
+    from gramstack.runtime.process_metrics import use_multiprocess_metrics
 
     settings = settings.with_metrics_dir()
     assert settings.metrics_dir is not None
     prepare_metrics_dir(settings.metrics_dir)
-    # prometheus_client picks its multiprocess value class when first
-    # imported, so this must be set before the app (and its metrics) load.
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(settings.metrics_dir)
+    # Each metric takes the value class in force when it is built, so this
+    # must come before the app (and its metrics) load.
+    use_multiprocess_metrics(settings.metrics_dir)
 
     from gramstack.api.app import create_app
     from gramstack.runtime.prefork import PreforkServer
