@@ -82,7 +82,9 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default 8000)")
     serve.add_argument("--data-dir", type=Path, help="directory for SQLite files and images")
-    serve.add_argument("--workers", type=int, help="number of worker processes (default 1)")
+    serve.add_argument(
+        "--workers", type=int, help="number of worker processes (default: one per core)"
+    )
     migrate = commands.add_parser("migrate", help="create or upgrade the database schema")
     migrate.add_argument("--data-dir", type=Path, help="directory for SQLite files")
     commands.add_parser(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,7 @@ def test_metrics_dir_is_unset_until_a_forking_server_asks(tmp_path: Path) -> Non
     assert settings.with_metrics_dir().metrics_dir == tmp_path / "metrics"
     chosen = load_settings(environ={"GRAMSTACK_METRICS_DIR": str(tmp_path / "m")})
     assert chosen.with_metrics_dir().metrics_dir == tmp_path / "m"
+
+
+def test_workers_default_to_one_per_usable_core() -> None:
+    assert load_settings(environ={}).workers == len(os.sched_getaffinity(0))
