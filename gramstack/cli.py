@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -13,6 +14,10 @@ from gramstack.runtime.logging import configure_logging
 
 
 def _serve(settings: Settings) -> int:
+    # Python's recipe for fork without exec: no collections in the master
+    # until its heap is frozen, so the pages the workers share have no freed
+    # holes for their own allocations to fill (each fill copies a page).
+    gc.disable()
     from gramstack.runtime.prefork import prepare_metrics_dir
     from gramstack.runtime.process_metrics import use_multiprocess_metrics
 

@@ -11,9 +11,12 @@ worker.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import importlib
 import logging
 import shutil
+import sys
 import threading
 import time
 from pathlib import Path
@@ -77,13 +80,47 @@ class PreforkServer(BaseApplication):  # type: ignore[misc]
 
     def run(self) -> None:
         log.info("server starting %s", self._settings.describe())
+        self.preload_worker_modules()
         # Objects built so far (the app, settings, imported modules) are shared
-        # by every worker; keep the collector away from them.
+        # by every worker; keep the collector away from them. Collecting in
+        # the master only frees what was allocated after this.
         gc.freeze()
+        gc.enable()
         super().run()
+
+    def preload_worker_modules(self) -> None:
+        """Import in the master what each worker would import on its own
+        (its event loop, HTTP parser, image codecs), so that it is shared."""
+        for name in _WORKER_MODULES:
+            with contextlib.suppress(ImportError):  # uvloop, httptools are optional
+                importlib.import_module(name)
+        if "PIL.Image" in sys.modules:
+            # Pillow registers its common codecs on the first open.
+            sys.modules["PIL.Image"].preinit()
+
+
+# Imported by a uvicorn worker when it starts serving, or by its first
+# requests (found with the log line of _freeze_warm_heap).
+_WORKER_MODULES = (
+    "concurrent.futures.thread",
+    "uvloop",
+    "httptools",
+    "uvicorn.lifespan.on",
+    "uvicorn.loops.auto",
+    "uvicorn.loops.uvloop",
+    "uvicorn.protocols.http.auto",
+    "uvicorn.protocols.http.httptools_impl",
+    "uvicorn.protocols.websockets.auto",
+)
+
+# The modules the master had imported when it forked: a worker reports the
+# ones it imported itself, which it cannot share.
+_master_modules: frozenset[str] = frozenset()
 
 
 def _pre_fork(server: Any, worker: Any) -> None:
+    global _master_modules
+    _master_modules = frozenset(sys.modules)
     gc.freeze()
 
 
@@ -114,6 +151,8 @@ def _freeze_warm_heap() -> None:
         before * 1000,
         after * 1000,
     )
+    imported = sorted(set(sys.modules) - _master_modules)
+    log.info("worker imported %d modules after the fork: %s", len(imported), " ".join(imported))
 
 
 def _child_exit(server: Any, worker: Any) -> None:
