@@ -24,7 +24,8 @@ for the share of its time under the metrics code.
 
 Run: ``.venv/bin/python -m bench.metrics_bench [--e2e]`` (``--profile`` adds
 a pyinstrument profile of the middleware with the ``getpid`` and
-``fork-reset`` values). The middleware is measured as it was before
+``fork-reset`` values). pyinstrument and py-spy are not dependencies:
+``.venv/bin/pip install pyinstrument py-spy``. The middleware is measured as it was before
 (``labels()`` on every request) and as it is (children cached).
 """
 
