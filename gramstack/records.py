@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-ActivityType = Literal["like", "comment", "follow"]
+ActivityType = Literal["like", "comment", "follow", "mention"]
 Action = Literal["insert", "update", "delete"]
 
 
@@ -32,15 +32,28 @@ class UserRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class PhotoRecord:
+    """One photo of a post (a carousel holds 1..10, in order)."""
+
+    width: int
+    height: int
+    alt_text: str
+
+
+@dataclass(frozen=True, slots=True)
 class MediaRecord:
     id: int
     owner_id: int
     caption: str
-    width: int
+    width: int  # of the first photo, as version 1 had it
     height: int
     created_at: int
     like_count: int
     comment_count: int
+    photos: tuple[PhotoRecord, ...] = ()
+    hashtags: tuple[str, ...] = ()  # lowercase, in order of first appearance
+    mentions: tuple[str, ...] = ()  # usernames of existing users, same order
+    edited_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +81,7 @@ class Change:
 
     table: str
     action: Action
-    row: Mapping[str, int] = field(default_factory=dict)
+    row: Mapping[str, int | str] = field(default_factory=dict)
 
     def value(self, column: str) -> Any:
         return self.row.get(column)
@@ -102,3 +115,18 @@ class LikeOutcome:
     like_id: int | None
     like_count: int
     owner_id: int  # the media's
+
+
+@dataclass(frozen=True, slots=True)
+class TagRecord:
+    name: str
+    media_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaptionEdit:
+    """What a caption edit changed, as the writing transaction found it."""
+
+    media: MediaRecord  # as it is now
+    mentions_removed: dict[int, int]  # user ID -> the activity item to take away
+    mentions_added: dict[int, int]  # user ID -> the activity item to create

@@ -18,7 +18,7 @@ from gramstack.api import auth, schemas, serializers
 from gramstack.api.auth import optional_viewer, require_viewer
 from gramstack.api.bodies import path_id, storable_text
 from gramstack.api.endpoints import backends, json_response
-from gramstack.domain import accounts, activity, comments, feed, graph, likes, media
+from gramstack.domain import accounts, activity, comments, discovery, feed, graph, likes, media
 from gramstack.domain.errors import InvalidRequest, NotFound, TooLarge
 from gramstack.domain.models import PageRequest
 from gramstack.domain.pagination import parse_page_request
@@ -165,19 +165,53 @@ async def post_media(request: Request, _: None) -> schemas.Media:
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidRequest("body must be multipart/form-data with a 'file' part")
     limited = Request(request.scope, _limited_receive(request.receive, limit))
-    async with limited.form(max_files=1, max_fields=4) as form:
+    # One file and one alt text past the limit, so that 11 photos get the
+    # contract's own message; more than that Starlette refuses itself (400).
+    parts = media.MAX_PHOTOS + 1
+    async with limited.form(max_files=parts, max_fields=2 * parts + 2) as form:
         unknown = sorted(set(form.keys()) - _UPLOAD_PARTS)
         if unknown:
             raise InvalidRequest(f"unknown field(s): {', '.join(unknown)}")
-        upload = form.get("file")
-        caption = form.get("caption", "")
-        if not isinstance(upload, UploadFile):
+        uploads = form.getlist("file")
+        captions = form.getlist("caption")
+        alt_texts = form.getlist("alt_text")
+        if not uploads or not all(isinstance(u, UploadFile) for u in uploads):
             raise InvalidRequest("missing 'file' part with the image")
+        if len(uploads) > media.MAX_PHOTOS:
+            raise InvalidRequest(f"a post has at most {media.MAX_PHOTOS} photos")
+        if len(captions) > 1:
+            raise InvalidRequest("send at most one 'caption'")
+        caption = captions[0] if captions else ""
         if not isinstance(caption, str) or not storable_text(caption):
             raise InvalidRequest("caption must be text")
-        if upload.size is not None and upload.size > max_bytes:
+        if alt_texts and len(alt_texts) != len(uploads):
+            raise InvalidRequest(
+                "send 'alt_text' once per 'file', in the same order, or not at all"
+            )
+        if not all(isinstance(t, str) and storable_text(t) for t in alt_texts):
+            raise InvalidRequest("alt_text must be text")
+        files = [u for u in uploads if isinstance(u, UploadFile)]
+        if sum(u.size or 0 for u in files) > max_bytes:
             raise TooLarge(_too_large_message(max_bytes), max_bytes)
-        view = await media.post_media(b, viewer, upload.file, caption)
+        view = await media.post_media(
+            b,
+            viewer,
+            [u.file for u in files],
+            caption,
+            [t for t in alt_texts if isinstance(t, str)] if alt_texts else None,
+        )
+    return serializers.media(view)
+
+
+async def edit_media(request: Request, body: schemas.MediaEdit) -> schemas.Media:
+    viewer = require_viewer(request)
+    caption = None if body.caption is UNSET else body.caption
+    alt_texts = None if body.alt_texts is UNSET else body.alt_texts
+    if alt_texts is not None and not all(storable_text(t) for t in alt_texts):
+        raise InvalidRequest("field alt_texts is not valid text")
+    view = await media.edit_media(
+        backends(request), viewer, path_id(request, "media"), caption, alt_texts
+    )
     return serializers.media(view)
 
 
@@ -232,6 +266,40 @@ async def delete_comment(request: Request, _: None) -> None:
     await comments.delete_comment(backends(request), viewer, path_id(request, "comment"))
 
 
+# -- hashtags and explore ----------------------------------------------------------
+
+
+async def get_tag(request: Request, _: None) -> schemas.Tag:
+    found = await discovery.tag(backends(request), request.path_params["name"], None)
+    return serializers.tag(found)
+
+
+async def tag_media(request: Request, _: None) -> schemas.MediaPage:
+    page = await discovery.tag_media(
+        backends(request),
+        request.path_params["name"],
+        _page(request, discovery.TAG_MEDIA),
+        optional_viewer(request),
+    )
+    return serializers.media_page(page)
+
+
+async def search_tags(request: Request, _: None) -> schemas.TagPage:
+    query = request.query_params.get("q")
+    if query is None:
+        raise InvalidRequest("q is required")
+    limit = parse_page_request(discovery.TAG_MEDIA, request.query_params.get("limit"), None)
+    found = await discovery.search_tags(backends(request), query, limit.limit)
+    return schemas.TagPage([serializers.tag(t) for t in found], None)
+
+
+async def explore(request: Request, _: None) -> schemas.MediaPage:
+    page = await discovery.explore(
+        backends(request), _page(request, discovery.EXPLORE), optional_viewer(request)
+    )
+    return serializers.media_page(page)
+
+
 # -- feed and activity ----------------------------------------------------------
 
 
@@ -255,14 +323,20 @@ RENDITIONS = frozenset(get_args(schemas.Rendition))
 async def image(request: Request, _: None) -> Response:
     media_id = path_id(request, "media")
     rendition = request.path_params["rendition"]
+    raw_index = request.path_params.get("index", "0")
     if rendition not in RENDITIONS:
         raise NotFound("image", rendition)
-    data = await backends(request).blobs.read(media.blob_key(media_id, rendition))
+    if not (raw_index.isascii() and raw_index.isdecimal() and len(raw_index) == 1):
+        raise NotFound("image", raw_index)
+    index = int(raw_index)
+    if "index" in request.path_params and index == 0:
+        raise NotFound("image", raw_index)  # the first photo has version 1's URL only
+    data = await media.image_bytes(backends(request), media_id, rendition, index)
     if data is None:
         raise NotFound("image", media_id)
     # The bytes never change, but the post may be deleted: caches must ask
     # again each time (a cheap 304 while it exists, a 404 once it is gone).
-    etag = f'"{media_id}-{rendition}"'
+    etag = f'"{media_id}-{index}-{rendition}"' if index else f'"{media_id}-{rendition}"'
     headers: dict[str, Any] = {"Cache-Control": "no-cache", "ETag": etag}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)

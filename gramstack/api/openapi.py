@@ -49,7 +49,7 @@ def implied_errors(endpoint: Endpoint[Any, Any]) -> set[int]:
             found.add(403)  # a cookie request without its CSRF token
     if endpoint.body is not None or endpoint.form is not None:
         found.update((400, 413))
-    if endpoint.page:
+    if endpoint.page or endpoint.query_params:
         found.add(400)
     if endpoint.rate_limit is not None:
         found.add(429)
@@ -116,6 +116,10 @@ def _operation(endpoint: Endpoint[Any, Any]) -> JSON:
     ]
     if endpoint.page:
         parameters += _page_parameters()
+    parameters += [
+        {"name": name, "in": "query", "required": required, "schema": _inline(kind)}
+        for name, (kind, required) in endpoint.query_params.items()
+    ]
     if parameters:
         operation["parameters"] = parameters
     if endpoint.body is not None:
@@ -155,6 +159,8 @@ def _components(endpoints: Sequence[Endpoint[Any, Any]]) -> JSON:
         # multipart part carries the raw bytes (``format: binary``).
         for prop in components[name]["properties"].values():
             prop.pop("contentEncoding", None)
+            if isinstance(prop.get("items"), dict):  # a part sent several times
+                prop["items"].pop("contentEncoding", None)
     return dict(sorted(components.items()))
 
 

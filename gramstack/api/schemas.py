@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from gramstack.domain.captions import MAX_MENTIONS, MAX_TAGS
+from gramstack.domain.media import MAX_ALT_TEXT, MAX_PHOTOS
 from gramstack.domain.pagination import MAX_CURSOR_LENGTH
 from gramstack.domain.validation import MAX_BIO, MAX_CAPTION, MAX_COMMENT, MAX_FULL_NAME
 
@@ -95,7 +97,25 @@ class User(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
 
 class Images(msgspec.Struct, forbid_unknown_fields=True):
     thumbnail: Annotated[str, Meta(pattern="^/media/", description="<=150 px, GET without auth")]
+    medium: Annotated[str, Meta(pattern="^/media/", description="<=640 px, GET without auth")]
     standard: Annotated[str, Meta(pattern="^/media/", description="<=1080 px, GET without auth")]
+
+
+AltTextOut = Annotated[str, Meta(max_length=MAX_ALT_TEXT)]
+TagName = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        description="Unicode letters, digits and _, lowercase, without the #",
+    ),
+]
+
+
+class Photo(msgspec.Struct, forbid_unknown_fields=True):
+    width: Pixels
+    height: Pixels
+    alt_text: AltTextOut
+    images: Images
 
 
 class Media(msgspec.Struct, forbid_unknown_fields=True):
@@ -103,9 +123,19 @@ class Media(msgspec.Struct, forbid_unknown_fields=True):
     owner: UserRef
     caption: Annotated[str, Meta(max_length=MAX_CAPTION)]
     created_at: Timestamp
-    width: Pixels
-    height: Pixels
-    images: Images
+    edited_at: Timestamp | None
+    width: Annotated[int, Meta(ge=1, le=1080, description="Of the first photo")]
+    height: Annotated[int, Meta(ge=1, le=1080, description="Of the first photo")]
+    alt_text: Annotated[str, Meta(max_length=MAX_ALT_TEXT, description="Of the first photo")]
+    images: Annotated[Images, Meta(description="Of the first photo")]
+    photos: Annotated[list[Photo], Meta(min_length=1, max_length=MAX_PHOTOS)]
+    hashtags: Annotated[
+        list[TagName], Meta(max_length=MAX_TAGS, description="In order of first appearance")
+    ]
+    mentions: Annotated[
+        list[StoredUsername],
+        Meta(max_length=MAX_MENTIONS, description="Existing users, in order of first appearance"),
+    ]
     like_count: Count
     comment_count: Count
     liked_by_me: Annotated[bool, Meta(description="Always present; false when anonymous.")]
@@ -121,10 +151,16 @@ class Comment(msgspec.Struct, forbid_unknown_fields=True):
 
 class Activity(msgspec.Struct, forbid_unknown_fields=True):
     id: Id
-    type: Literal["like", "comment", "follow"]
+    type: Literal["like", "comment", "follow", "mention"]
     actor: UserRef
     media_id: Id | None
     created_at: Timestamp
+    comment_id: Annotated[
+        Id | None, Meta(description="For a comment, or a mention made in one; else null")
+    ] = None
+    text: Annotated[
+        str | None, Meta(description="That comment's text (a comment or a mention in one)")
+    ] = None
 
 
 class Session(msgspec.Struct, forbid_unknown_fields=True):
@@ -161,6 +197,16 @@ class CommentPage(msgspec.Struct, forbid_unknown_fields=True):
 class ActivityPage(msgspec.Struct, forbid_unknown_fields=True):
     items: list[Activity]
     next_cursor: NextCursor
+
+
+class Tag(msgspec.Struct, forbid_unknown_fields=True):
+    name: TagName
+    media_count: Count
+
+
+class TagPage(msgspec.Struct, forbid_unknown_fields=True):
+    items: list[Tag]
+    next_cursor: Annotated[None, Meta(description="Always null: one page, up to `limit`")]
 
 
 class Health(msgspec.Struct, forbid_unknown_fields=True):
@@ -225,23 +271,73 @@ class NewComment(msgspec.Struct, forbid_unknown_fields=True):
     text: CommentText
 
 
+UploadedFile = Annotated[
+    bytes,
+    Meta(
+        description="A still JPEG, PNG or WebP image, not empty",
+        # The raw bytes of the part (msgspec would describe base64 text).
+        extra_json_schema={"format": "binary", "minLength": 1},
+    ),
+]
+# Lengths are the domain's to check (422): msgspec would report an item of a
+# list as a malformed body.
+AltTextIn = Annotated[
+    str,
+    Meta(
+        description=f"at most {MAX_ALT_TEXT} characters",
+        extra_json_schema={"maxLength": MAX_ALT_TEXT, "pattern": STORABLE_TEXT},
+    ),
+]
+
+
 class Upload(msgspec.Struct, forbid_unknown_fields=True):
-    """The multipart form of `POST /api/v1/media`: one `file` part, an optional `caption`."""
+    """The multipart form of `POST /api/v1/media`: `file` 1 to 10 times (in
+    order), `alt_text` not at all or once per `file`, an optional `caption`."""
 
     file: Annotated[
-        bytes,
+        list[UploadedFile],
         Meta(
-            description="A still JPEG, PNG or WebP image, not empty",
-            # The raw bytes of the part (msgspec would describe base64 text).
-            extra_json_schema={"format": "binary", "minLength": 1},
+            min_length=1,
+            max_length=MAX_PHOTOS,
+            description="The post's photos, in order; 11 or more is 400",
         ),
     ]
     caption: Caption = ""
+    alt_text: Annotated[
+        list[AltTextIn],
+        Meta(
+            max_length=MAX_PHOTOS,
+            description="Not at all, or exactly once per `file` in the same order (else 400)",
+        ),
+    ] = []
+
+
+class MediaEdit(msgspec.Struct, forbid_unknown_fields=True):
+    caption: Caption | UnsetType = UNSET
+    alt_texts: (
+        Annotated[
+            list[AltTextIn],
+            Meta(description="exactly one text per photo, in order (else 422)"),
+        ]
+        | UnsetType
+    ) = UNSET
 
 
 # -- path parameters ----------------------------------------------------------------------
 
-Rendition = Literal["thumb.jpg", "std.jpg"]
+Rendition = Literal["thumb.jpg", "medium.jpg", "std.jpg"]
+PhotoIndex = Annotated[int, Meta(ge=1, le=9, description="Photo 2 to 10 of a carousel (0-based)")]
+TagQuery = Annotated[
+    str,
+    Meta(
+        min_length=1, max_length=100, description="The start of a hashtag (a leading # is ignored)"
+    ),
+]
+PageLimit = Annotated[int, Meta(ge=1, le=100, description="Default 20")]
+TagPath = Annotated[
+    str,
+    Meta(min_length=1, max_length=100, description="A hashtag without the #, any case"),
+]
 
 
 class OpenAPIDocument(msgspec.Struct):

@@ -7,7 +7,7 @@ from msgspec import UNSET
 
 from gramstack.api import schemas
 from gramstack.domain import models
-from gramstack.domain.media import STANDARD, THUMBNAIL, blob_key
+from gramstack.domain.media import MEDIUM, STANDARD, THUMBNAIL, blob_key
 from gramstack.speedups.timefmt import format_timestamp
 
 
@@ -38,22 +38,39 @@ def user_view(view: models.UserView) -> schemas.User:
     return user(view.user, view.followed_by_me)
 
 
-def image_url(media_id: int, rendition: str) -> str:
-    return f"/media/{blob_key(media_id, rendition)}"
+def image_url(media_id: int, rendition: str, photo: int = 0) -> str:
+    return f"/media/{blob_key(media_id, rendition, photo)}"
+
+
+def images(media_id: int, photo: int = 0) -> schemas.Images:
+    return schemas.Images(
+        thumbnail=image_url(media_id, THUMBNAIL, photo),
+        medium=image_url(media_id, MEDIUM, photo),
+        standard=image_url(media_id, STANDARD, photo),
+    )
 
 
 def media(view: models.MediaView) -> schemas.Media:
     record = view.media
+    photos = [
+        schemas.Photo(
+            width=p.width, height=p.height, alt_text=p.alt_text, images=images(record.id, i)
+        )
+        for i, p in enumerate(record.photos)
+    ]
     return schemas.Media(
         id=str(record.id),
         owner=user_ref(view.owner),
         caption=record.caption,
         created_at=timestamp(record.created_at),
+        edited_at=None if record.edited_at is None else timestamp(record.edited_at),
         width=record.width,
         height=record.height,
-        images=schemas.Images(
-            thumbnail=image_url(record.id, THUMBNAIL), standard=image_url(record.id, STANDARD)
-        ),
+        alt_text=photos[0].alt_text if photos else "",
+        images=images(record.id),
+        photos=photos,
+        hashtags=list(record.hashtags),
+        mentions=list(record.mentions),
         like_count=record.like_count,
         comment_count=record.comment_count,
         liked_by_me=view.liked_by_me,
@@ -79,7 +96,13 @@ def activity(view: models.ActivityView) -> schemas.Activity:
         actor=user_ref(view.actor),
         media_id=None if item.media_id is None else str(item.media_id),
         created_at=timestamp(item.created_at),
+        comment_id=None if view.comment is None else str(view.comment.id),
+        text=None if view.comment is None else view.comment.text,
     )
+
+
+def tag(record: models.TagRecord) -> schemas.Tag:
+    return schemas.Tag(name=record.name, media_count=record.media_count)
 
 
 def like_state(state: models.LikeState) -> schemas.LikeState:

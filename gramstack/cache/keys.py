@@ -37,3 +37,41 @@ def follows_key(follower_id: int, followee_id: int) -> str:
 def liked_key(user_id: int, media_id: int) -> str:
     """b"1" when the like exists, b"0" when not (``liked_by_me``)."""
     return f"{VERSION}:liked:{user_id}:{media_id}"
+
+
+def media_record_key(media_id: int) -> str:
+    """A post with its photos, hashtags and mentions (a JSON object: the
+    record's shape changed with carousels, so the key did too)."""
+    return f"v2:media:{media_id}"
+
+
+def tag_key(tag: str) -> str:
+    """A hashtag's media count. Tags are Unicode; keys carry their UTF-8 hex,
+    since memcached keys are ASCII without spaces and at most 250 bytes."""
+    return f"{VERSION}:tag:{tag.encode().hex()}"
+
+
+def tag_media_key(tag: str) -> str:
+    """The IDs of the newest page of one hashtag's media (first page only)."""
+    return f"{VERSION}:tagmedia:{tag.encode().hex()}"
+
+
+# Tag search results are cached for prefixes up to this length (a changed tag
+# evicts one key per prefix); longer prefixes are selective enough to ask
+# the store each time.
+TAG_SEARCH_CACHED_PREFIX = 20
+
+
+def tag_search_key(prefix: str) -> str:
+    """The best tags starting with ``prefix`` (short prefixes only, see ``rules``)."""
+    return f"{VERSION}:tagsearch:{prefix.encode().hex()}"
+
+
+def explore_current_key() -> str:
+    """The ID of the explore snapshot new first pages use (expires, never evicted)."""
+    return f"{VERSION}:explore:current"
+
+
+def explore_snapshot_key(snapshot_id: int) -> str:
+    """One explore snapshot's ranking: written once, never changed."""
+    return f"{VERSION}:explore:snap:{snapshot_id}"

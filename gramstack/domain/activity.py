@@ -1,4 +1,4 @@
-"""The activity inbox: likes, comments on my media, new followers."""
+"""The activity inbox: likes, comments on my media, new followers, mentions."""
 
 from __future__ import annotations
 
@@ -18,10 +18,16 @@ async def activity(b: Backends, viewer: int, page: PageRequest) -> Page[Activity
     actors = await user_records(b, [r.actor_id for r in records], viewer)
     media_ids = [r.media_id for r in records if r.media_id is not None]
     live = await media_records(b, media_ids, viewer)
+    # Items made by a comment carry its ID; a caption mention's ID names no
+    # comment. An item whose comment is gone is on its way out of the inbox.
+    maybe_comments = [r.id for r in records if r.type in ("comment", "mention")]
+    found = await b.store.reactions.comments_by_id(maybe_comments, viewer=viewer)
     items = [
-        ActivityView(r, actors[r.actor_id])
+        ActivityView(r, actors[r.actor_id], found.get(r.id))
         for r in records
-        if r.actor_id in actors and (r.media_id is None or r.media_id in live)
+        if r.actor_id in actors
+        and (r.media_id is None or r.media_id in live)
+        and (r.type != "comment" or r.id in found)
     ]
     cursor = encode_cursor(ACTIVITY, records[-1].id) if more else None
     return Page(items, cursor)

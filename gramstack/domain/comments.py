@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from gramstack.domain import jobs
 from gramstack.domain.backends import Backends
 from gramstack.domain.errors import Forbidden, NotFound, ValidationFailed
 from gramstack.domain.hydration import user_records
 from gramstack.domain.media import get_media
+from gramstack.domain.mentions import mentioned_users
 from gramstack.domain.models import ActivityRecord, CommentRecord, CommentView, Page, PageRequest
 from gramstack.domain.pagination import encode_cursor
 from gramstack.domain.validation import MAX_COMMENT, check_length
@@ -18,6 +21,7 @@ async def add_comment(b: Backends, viewer: int, media_id: int, text: str) -> Com
     check_length("text", text, MAX_COMMENT, minimum=1)
     if not text.strip():
         raise ValidationFailed("text", "must not be blank")
+    mentioned = await mentioned_users(b, "text", text)
     comment = CommentRecord(b.next_id(), media_id, viewer, text, b.clock_ms())
 
     async with b.store.reactions.add_comment(comment) as (owner, tx):
@@ -26,8 +30,18 @@ async def add_comment(b: Backends, viewer: int, media_id: int, text: str) -> Com
         if owner != viewer:
             activity = ActivityRecord(comment.id, "comment", viewer, media_id, comment.created_at)
             tx.enqueue(jobs.inbox_add(b.next_id(), owner, activity))
+        # An item made by a comment carries the comment's ID as its own. The
+        # post's owner already has the comment item (with its text), so a
+        # mention of them adds nothing.
+        for uid in _mention_recipients(mentioned.values(), viewer, owner):
+            item = ActivityRecord(comment.id, "mention", viewer, media_id, comment.created_at)
+            tx.enqueue(jobs.inbox_add(b.next_id(), uid, item))
     authors = await b.store.accounts.users([viewer], viewer=viewer)
     return CommentView(comment, authors[viewer])
+
+
+def _mention_recipients(mentioned: Iterable[int], author: int, media_owner: int) -> list[int]:
+    return [uid for uid in dict.fromkeys(mentioned) if uid not in (author, media_owner)]
 
 
 async def delete_comment(b: Backends, viewer: int, comment_id: int) -> None:
@@ -42,6 +56,15 @@ async def delete_comment(b: Backends, viewer: int, comment_id: int) -> None:
         if comment.author_id == media_owner
         else [jobs.inbox_remove(b.next_id(), media_owner, comment.id)]
     )
+    # The text never changes, so parsing it again finds whom it mentioned.
+    try:
+        mentioned = await mentioned_users(b, "text", comment.text)
+    except ValidationFailed:
+        mentioned = {}
+    removal += [
+        jobs.inbox_remove(b.next_id(), uid, comment.id)
+        for uid in _mention_recipients(mentioned.values(), comment.author_id, media_owner)
+    ]
     if not await b.store.reactions.delete_comment(comment_id, b.clock_ms(), removal, actor=viewer):
         raise NotFound("comment", comment_id)
     if removal and viewer == media_owner:

@@ -34,6 +34,11 @@ async def _media_removed(b: Backends, job: jobs.MediaRemoved) -> None:
     for region in b.regions.values():
         await region.remove_media_from_timelines(job.media_id)
     await (await b.region_for(job.owner_id)).remove_activity_for_media(job.owner_id, job.media_id)
+    # Caption mentions notified other users; their rows outlive the post
+    # until their items are gone, so a retried job still finds them.
+    for user_id, activity_id in (await b.store.media.caption_mentions(job.media_id)).items():
+        await (await b.region_for(user_id)).remove_activity(user_id, activity_id)
+    await b.store.media.forget_caption_mentions(job.media_id)
 
 
 async def run_job(b: Backends, job: Job) -> None:

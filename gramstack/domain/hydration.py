@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import fields
 from typing import TypeVar
 
+import msgspec
+
 from gramstack.cache import keys
 from gramstack.domain.backends import Backends
 from gramstack.domain.errors import NotFound, ValidationFailed
@@ -46,23 +48,34 @@ def _encode(record: UserRecord | MediaRecord) -> bytes:
     return json.dumps([getattr(record, f.name) for f in fields(record)]).encode()
 
 
+def _decode_array(record_type: type[R]) -> Callable[[bytes], R]:
+    return lambda value: record_type(*json.loads(value))
+
+
+_MEDIA_DECODER = msgspec.json.Decoder(MediaRecord)
+
+
 async def _cached_records(
     b: Backends,
     ids: Sequence[int],
     key_of: Callable[[int], str],
     load: Callable[[list[int]], Awaitable[Mapping[int, R]]],
     record_type: type[R],
+    *,
+    encode: Callable[[R], bytes] = _encode,
+    decode: Callable[[bytes], R] | None = None,
 ) -> dict[int, R]:
     by_key = {key_of(i): i for i in dict.fromkeys(ids)}
     if not by_key:
         return {}
+    decoded = decode or _decode_array(record_type)
 
     async def load_many(wanted: Sequence[str]) -> dict[str, bytes]:
         found = await load([by_key[k] for k in wanted])
-        return {key_of(i): _encode(record) for i, record in found.items()}
+        return {key_of(i): encode(record) for i, record in found.items()}
 
     cached = await b.cache.get_many_or_load(list(by_key), load_many, b.limits.cache_ttl_s)
-    return {by_key[k]: record_type(*json.loads(v)) for k, v in cached.items()}
+    return {by_key[k]: decoded(v) for k, v in cached.items()}
 
 
 async def user_records(
@@ -84,7 +97,16 @@ async def media_records(
     async def load(ids: list[int]) -> Mapping[int, MediaRecord]:
         return await b.store.media.media(ids, viewer=viewer)
 
-    return await _cached_records(b, media_ids, keys.media_key, load, MediaRecord)
+    # Nested photos: a JSON object per record rather than the flat array.
+    return await _cached_records(
+        b,
+        media_ids,
+        keys.media_record_key,
+        load,
+        MediaRecord,
+        encode=msgspec.json.encode,
+        decode=_MEDIA_DECODER.decode,
+    )
 
 
 async def _members(

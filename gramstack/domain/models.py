@@ -12,6 +12,7 @@ from gramstack.records import (
     ActivityType,
     CommentRecord,
     MediaRecord,
+    TagRecord,
     UserRecord,
 )
 
@@ -26,6 +27,7 @@ __all__ = [
     "MediaView",
     "Page",
     "PageRequest",
+    "TagRecord",
     "UserRecord",
     "UserView",
 ]
@@ -56,6 +58,7 @@ class CommentView:
 class ActivityView:
     activity: ActivityRecord
     actor: UserRecord
+    comment: CommentRecord | None = None  # the comment that made it, if one did
 
 
 @dataclass(frozen=True, slots=True)

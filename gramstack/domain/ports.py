@@ -14,7 +14,16 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
-from gramstack.records import CommentRecord, Job, LikeOutcome, MediaRecord, NewJob, UserRecord
+from gramstack.records import (
+    CaptionEdit,
+    CommentRecord,
+    Job,
+    LikeOutcome,
+    MediaRecord,
+    NewJob,
+    TagRecord,
+    UserRecord,
+)
 
 
 class JobSink(Protocol):
@@ -78,7 +87,31 @@ class GraphStore(Protocol):
 
 
 class MediaStore(Protocol):
-    async def create_media(self, media: MediaRecord, jobs: Sequence[NewJob]) -> MediaRecord: ...
+    async def create_media(
+        self,
+        media: MediaRecord,
+        jobs: Sequence[NewJob],
+        mention_items: Mapping[int, int] | None = None,
+    ) -> MediaRecord:
+        """``mention_items``: mentioned user ID -> the ID of their activity item."""
+        ...
+
+    def edit_caption(
+        self,
+        media_id: int,
+        caption: str | None,
+        alt_texts: Sequence[str] | None,
+        parsed: tuple[Sequence[str], Sequence[str], Mapping[int, int]] | None,
+        now: int,
+        *,
+        actor: int,
+    ) -> AbstractAsyncContextManager[tuple[CaptionEdit | None, JobSink]]:
+        """None: no such media."""
+        ...
+
+    async def caption_mentions(self, media_id: int) -> dict[int, int]: ...
+
+    async def forget_caption_mentions(self, media_id: int) -> None: ...
 
     async def media(
         self, ids: Sequence[int], *, viewer: int | None = None
@@ -127,6 +160,30 @@ class ReactionStore(Protocol):
     async def comments_page(
         self, media_id: int, after: int | None, limit: int, *, viewer: int | None = None
     ) -> list[CommentRecord]: ...
+
+    async def comments_by_id(
+        self, ids: Sequence[int], *, viewer: int | None = None
+    ) -> dict[int, CommentRecord]: ...
+
+
+class DiscoveryStore(Protocol):
+    """Hashtag pages, tag search and explore rankings."""
+
+    async def tag(self, name: str, *, viewer: int | None = None) -> TagRecord: ...
+
+    async def tag_media_page(
+        self, tag: str, after: int | None, limit: int, *, viewer: int | None = None
+    ) -> list[int]: ...
+
+    async def tags_with_prefix(self, prefix: str, candidates: int) -> list[TagRecord]: ...
+
+    async def latest_explore_snapshot(self) -> tuple[int, int] | None: ...
+
+    async def take_explore_snapshot(
+        self, snapshot_id: int, now: int, since: int, size: int, keep_after: int
+    ) -> int: ...
+
+    async def explore_snapshot(self, snapshot_id: int) -> list[tuple[int, int]] | None: ...
 
 
 class JobQueue(Protocol):
@@ -178,6 +235,9 @@ class PrimaryStore(Protocol):
 
     @property
     def reactions(self) -> ReactionStore: ...
+
+    @property
+    def discovery(self) -> DiscoveryStore: ...
 
     @property
     def queue(self) -> JobQueue: ...

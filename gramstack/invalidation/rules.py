@@ -47,7 +47,7 @@ def _media(change: ChangedRow) -> list[str]:
     found = _ints(change, "id")
     if found is None:
         return []
-    affected = [keys.media_key(found[0])]
+    affected = [keys.media_key(found[0]), keys.media_record_key(found[0])]
     owner = _ints(change, "owner_id")
     # Counter updates leave the owner's page of IDs as it was.
     if owner is not None and change.action != "update":
@@ -65,6 +65,18 @@ def _likes(change: ChangedRow) -> list[str]:
     return [] if found is None else [keys.liked_key(*found)]
 
 
+def _media_tags(change: ChangedRow) -> list[str]:
+    tag = change.value("tag")
+    if not isinstance(tag, str) or not tag:
+        return []
+    prefixes = [tag[:n] for n in range(1, min(len(tag), keys.TAG_SEARCH_CACHED_PREFIX) + 1)]
+    return [
+        keys.tag_key(tag),
+        keys.tag_media_key(tag),
+        *(keys.tag_search_key(p) for p in prefixes),
+    ]
+
+
 Rule = Callable[[ChangedRow], list[str]]
 
 # table -> (columns the rule reads, rule)
@@ -73,6 +85,7 @@ RULES: Mapping[str, tuple[tuple[str, ...], Rule]] = {
     "media": (("id", "owner_id"), _media),
     "follows": (("follower_id", "followee_id"), _follows),
     "likes": (("user_id", "media_id"), _likes),
+    "media_tags": (("tag", "media_id"), _media_tags),
 }
 TABLES: tuple[str, ...] = tuple(RULES)
 COLUMNS: Mapping[str, tuple[str, ...]] = {table: rule[0] for table, rule in RULES.items()}

@@ -1,4 +1,4 @@
-"""Turn an untrusted upload into two plain JPEG renditions.
+"""Turn an untrusted upload into three plain JPEG renditions.
 
 Only the pixels survive: EXIF (with GPS), XMP, ICC profiles and comments are dropped,
 after the orientation and colour profile have been applied to the pixels. The pixel
@@ -19,6 +19,7 @@ from gramstack.media.ports import ImageTooLarge, ProcessedImage, UnreadableImage
 __all__ = ["ProcessedImage", "process_image"]
 
 THUMBNAIL_SIZE = 150
+MEDIUM_SIZE = 640
 STANDARD_SIZE = 1080
 JPEG_QUALITY = 85
 
@@ -41,12 +42,14 @@ def process_image(source: BinaryIO, *, max_pixels: int) -> ProcessedImage:
         warnings.simplefilter("ignore")
         decoded, icc_profile = _decode(source, max_pixels)
         standard = _to_srgb(_resize(_flatten(decoded), STANDARD_SIZE), icc_profile)
-        thumbnail = _resize(standard, THUMBNAIL_SIZE)
+        medium = _resize(standard, MEDIUM_SIZE)
+        thumbnail = _resize(medium, THUMBNAIL_SIZE)
         return ProcessedImage(
             width=standard.width,
             height=standard.height,
             thumbnail=_encode(thumbnail),
             standard=_encode(standard),
+            medium=_encode(medium),
         )
 
 

@@ -32,6 +32,7 @@ class ProcessedImage:
     height: int
     thumbnail: bytes  # JPEG, long side <= THUMBNAIL_SIZE
     standard: bytes  # JPEG, long side <= STANDARD_SIZE, never upscaled
+    medium: bytes = b""  # JPEG, long side <= MEDIUM_SIZE (640), never upscaled
 
 
 @runtime_checkable

@@ -15,8 +15,9 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from gramstack.records import Action, Change, CommentRecord, LikeOutcome, NewJob
+from gramstack.storage.media import update_explore_score
 from gramstack.storage.ports import Database, Row
-from gramstack.storage.queries import before, viewer_edges
+from gramstack.storage.queries import before, by_ids, viewer_edges
 from gramstack.storage.transaction import Transaction, Writer
 
 
@@ -70,6 +71,7 @@ class SqlReactionStore:
                 yield None, tx
                 raise MissingMedia(media_id)
             if created is not None:
+                await update_explore_score(tx.conn, media_id)
                 tx.changed(*_like_changes("insert", media_id, user_id))
             liked = None if created is None else int(created)
             yield LikeOutcome(liked, int(row["like_count"]), int(row["owner_id"])), tx
@@ -98,6 +100,7 @@ class SqlReactionStore:
                 yield None, tx
                 raise MissingMedia(media_id)
             if like_id is not None:
+                await update_explore_score(tx.conn, media_id)
                 tx.changed(*_like_changes("delete", media_id, user_id))
             removed = None if like_id is None else int(like_id)
             yield LikeOutcome(removed, int(row["like_count"]), int(row["owner_id"])), tx
@@ -146,6 +149,7 @@ class SqlReactionStore:
                 comment.text,
                 comment.created_at,
             )
+            await update_explore_score(tx.conn, comment.media_id)
             tx.changed(Change("media", "update", {"id": comment.media_id}))
             yield int(owner), tx
 
@@ -175,6 +179,7 @@ class SqlReactionStore:
             await tx.conn.execute(
                 "UPDATE media SET comment_count = comment_count - 1 WHERE id = $1", media_id
             )
+            await update_explore_score(tx.conn, int(media_id))
             tx.enqueue(*jobs)
             tx.changed(Change("media", "update", {"id": int(media_id)}))
         return True
@@ -192,3 +197,18 @@ class SqlReactionStore:
                 limit,
             )
         return [_comment(row) for row in rows]
+
+    async def comments_by_id(
+        self, ids: Sequence[int], *, viewer: int | None = None
+    ) -> dict[int, CommentRecord]:
+        """Comments by ID (for activity items' text); deleted ones are left out."""
+        unique = list(dict.fromkeys(ids))
+        if not unique:
+            return {}
+        rows = await by_ids(
+            self._db,
+            "SELECT id, media_id, author_id, text, created_at FROM comments",
+            unique,
+            viewer,
+        )
+        return {int(row["id"]): _comment(row) for row in rows}

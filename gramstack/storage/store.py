@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from gramstack.storage.accounts import SqlAccountStore
+from gramstack.storage.discovery import SqlDiscoveryStore
 from gramstack.storage.graph import SqlGraphStore
 from gramstack.storage.leases import SqlIdShardLeases, SqlRateLimitBuckets
 from gramstack.storage.media import SqlMediaStore
@@ -48,6 +49,7 @@ class PrimaryStore:
         self.graph = SqlGraphStore(writer)
         self.media = SqlMediaStore(writer)
         self.reactions = SqlReactionStore(writer)
+        self.discovery = SqlDiscoveryStore(writer)
         self.queue = SqlJobQueue(db)
         self.leases = SqlIdShardLeases(db)
         self.buckets = SqlRateLimitBuckets(db)
