@@ -4,6 +4,8 @@ prefix changes whenever a cached value's shape does."""
 
 from __future__ import annotations
 
+import hashlib
+
 VERSION = "v1"
 
 
@@ -16,7 +18,9 @@ def user_key(user_id: int) -> str:
 
 
 def media_key(media_id: int) -> str:
-    return f"{VERSION}:media:{media_id}"
+    """A post with its photos, hashtags and mentions: v2 since carousels
+    changed the cached value's shape (a JSON object, not a flat array)."""
+    return f"v2:media:{media_id}"
 
 
 def write_lsn_key(user_id: int) -> str:
@@ -39,21 +43,23 @@ def liked_key(user_id: int, media_id: int) -> str:
     return f"{VERSION}:liked:{user_id}:{media_id}"
 
 
-def media_record_key(media_id: int) -> str:
-    """A post with its photos, hashtags and mentions (a JSON object: the
-    record's shape changed with carousels, so the key did too)."""
-    return f"v2:media:{media_id}"
+def _text_part(text: str) -> str:
+    """Unicode text as a key part: memcached keys are ASCII without spaces and
+    at most 250 bytes, so UTF-8 hex, or a digest of it when that is too long."""
+    hexed = text.encode().hex()
+    if len(hexed) <= 160:
+        return hexed
+    return "h" + hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
 
 
 def tag_key(tag: str) -> str:
-    """A hashtag's media count. Tags are Unicode; keys carry their UTF-8 hex,
-    since memcached keys are ASCII without spaces and at most 250 bytes."""
-    return f"{VERSION}:tag:{tag.encode().hex()}"
+    """A hashtag's media count."""
+    return f"{VERSION}:tag:{_text_part(tag)}"
 
 
 def tag_media_key(tag: str) -> str:
     """The IDs of the newest page of one hashtag's media (first page only)."""
-    return f"{VERSION}:tagmedia:{tag.encode().hex()}"
+    return f"{VERSION}:tagmedia:{_text_part(tag)}"
 
 
 # Tag search results are cached for prefixes up to this length (a changed tag
@@ -64,7 +70,7 @@ TAG_SEARCH_CACHED_PREFIX = 20
 
 def tag_search_key(prefix: str) -> str:
     """The best tags starting with ``prefix`` (short prefixes only, see ``rules``)."""
-    return f"{VERSION}:tagsearch:{prefix.encode().hex()}"
+    return f"{VERSION}:tagsearch:{_text_part(prefix)}"
 
 
 def explore_current_key() -> str:

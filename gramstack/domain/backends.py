@@ -29,6 +29,7 @@ class Limits:
     max_upload_bytes: int = 20 * 1024 * 1024
     max_image_pixels: int = 50_000_000
     cache_ttl_s: int = 300
+    explore_refresh_s: int = 60
 
 
 @dataclass

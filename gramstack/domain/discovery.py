@@ -3,7 +3,7 @@
 Explore ranks the last 7 days' posts by ``explore_score`` (likes and
 comments, halved for each day of age; kept by every like and comment
 write). The ranking is a snapshot: the top ``EXPLORE_SIZE`` posts, taken at
-most once per ``EXPLORE_REFRESH_MS`` by the first request that finds the
+most once per ``limits.explore_refresh_s`` by the first request that finds the
 current one stale (others wait on the cache lease), stored in the primary
 database and cached. A cursor names its snapshot and a position in it, so
 the ranking cannot shift under a reader; each page walks the snapshot
@@ -31,7 +31,6 @@ TAG_SEARCH_CANDIDATES = 1000  # names read from the prefix range, then ranked by
 TAG_SEARCH_CACHED = 100  # best tags kept per cached prefix (the largest limit)
 EXPLORE_SIZE = 1000
 EXPLORE_WINDOW_MS = 7 * 24 * 3600 * 1000
-EXPLORE_REFRESH_MS = 60_000
 EXPLORE_KEEP_MS = 24 * 3600 * 1000  # how long a cursor's snapshot stays readable
 _POSITION_BITS = 10  # EXPLORE_SIZE < 2**10: a cursor key is snapshot << 10 | position
 
@@ -101,7 +100,7 @@ async def _current_snapshot(b: Backends) -> int:
     async def load() -> bytes | None:
         now = b.clock_ms()
         latest = await b.store.discovery.latest_explore_snapshot()
-        if latest is not None and now - latest[1] < EXPLORE_REFRESH_MS:
+        if latest is not None and now - latest[1] < b.limits.explore_refresh_s * 1000:
             return str(latest[0]).encode()
         # Snapshot IDs are their time in ms: small enough to share a cursor
         # key with a position, and unique but for a same-ms race, which
@@ -111,7 +110,7 @@ async def _current_snapshot(b: Backends) -> int:
         )
         return str(taken).encode()
 
-    ttl = max(1, EXPLORE_REFRESH_MS // 1000)
+    ttl = b.limits.explore_refresh_s
     return int(await b.cache.get_or_load(keys.explore_current_key(), load, ttl) or b"0")
 
 

@@ -101,7 +101,7 @@ async def media_records(
     return await _cached_records(
         b,
         media_ids,
-        keys.media_record_key,
+        keys.media_key,
         load,
         MediaRecord,
         encode=msgspec.json.encode,

@@ -47,7 +47,7 @@ def _media(change: ChangedRow) -> list[str]:
     found = _ints(change, "id")
     if found is None:
         return []
-    affected = [keys.media_key(found[0]), keys.media_record_key(found[0])]
+    affected = [keys.media_key(found[0])]
     owner = _ints(change, "owner_id")
     # Counter updates leave the owner's page of IDs as it was.
     if owner is not None and change.action != "update":

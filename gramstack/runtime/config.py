@@ -56,6 +56,8 @@ class Settings:
     memcached_gutter_servers: tuple[Address, ...] = ()
     cache_max_bytes: int = 64 * 1024 * 1024
     cache_ttl_s: int = 300
+    # How old the explore ranking snapshot may get before a request takes a new one.
+    explore_refresh_s: int = 60
     # Leases (one loader per cold key); off only to measure what they save.
     cache_leases: bool = True
     cache_lease_s: int = 10  # lease and stale-value lifetime
@@ -287,6 +289,7 @@ def _validate(settings: Settings) -> None:
         (settings.worker_gc_freeze_after_s >= 0, "worker_gc_freeze_after_s must be >= 0"),
         (settings.max_upload_bytes > 0, "max_upload_bytes must be positive"),
         (settings.max_image_pixels > 0, "max_image_pixels must be positive"),
+        (settings.explore_refresh_s >= 1, "explore_refresh_s must be at least 1"),
         (
             settings.cache_backend != "memcached" or bool(settings.memcached_servers),
             "cache_backend = memcached needs memcached_servers",

@@ -224,6 +224,7 @@ async def open_backends(settings: Settings) -> AsyncIterator[Running]:
             max_upload_bytes=settings.max_upload_bytes,
             max_image_pixels=settings.max_image_pixels,
             cache_ttl_s=settings.cache_ttl_s,
+            explore_refresh_s=settings.explore_refresh_s,
         ),
     )
     owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"

@@ -51,9 +51,16 @@ MEDIA_KEYS = {
     "like_count",
     "comment_count",
     "liked_by_me",
+    "edited_at",
+    "alt_text",
+    "photos",
+    "hashtags",
+    "mentions",
 }
+PHOTO_KEYS = {"width", "height", "alt_text", "images"}
+RENDITION_KEYS = {"thumbnail", "medium", "standard"}
 COMMENT_KEYS = {"id", "media_id", "author", "text", "created_at"}
-ACTIVITY_KEYS = {"id", "type", "actor", "media_id", "created_at"}
+ACTIVITY_KEYS = {"id", "type", "actor", "media_id", "created_at", "comment_id", "text"}
 REPO_ROOT = str(Path(__file__).resolve().parents[2])
 LEAK_MARKERS = (
     "Traceback",
@@ -440,9 +447,19 @@ def assert_media(media: Any, owner: Account | None = None) -> None:
         assert type(media[key]) is int and media[key] >= 0, media
     assert type(media["liked_by_me"]) is bool
     images = media["images"]
-    assert isinstance(images, dict) and {"thumbnail", "standard"} <= set(images), media
-    for url in (images["thumbnail"], images["standard"]):
+    assert isinstance(images, dict) and set(images) == RENDITION_KEYS, media
+    for url in images.values():
         assert isinstance(url, str) and url.startswith("/") and not url.startswith("//"), url
+    photos = media["photos"]
+    assert isinstance(photos, list) and 1 <= len(photos) <= 10, media
+    for photo in photos:
+        assert set(photo) == PHOTO_KEYS and set(photo["images"]) == RENDITION_KEYS, photo
+    first = photos[0]
+    assert (first["width"], first["height"]) == (media["width"], media["height"])
+    assert first["images"] == images and first["alt_text"] == media["alt_text"]
+    assert media["edited_at"] is None or TIMESTAMP_RE.match(media["edited_at"])
+    for key in ("hashtags", "mentions"):
+        assert isinstance(media[key], list) and all(isinstance(x, str) for x in media[key])
 
 
 def assert_comment(item: Any, author: Account | None = None) -> None:
@@ -457,12 +474,19 @@ def assert_comment(item: Any, author: Account | None = None) -> None:
 def assert_activity(item: Any) -> None:
     assert isinstance(item, dict) and set(item) == ACTIVITY_KEYS, item
     assert_id(item["id"])
-    assert item["type"] in {"like", "comment", "follow"}, item
+    assert item["type"] in {"like", "comment", "follow", "mention"}, item
     assert_user_ref(item["actor"])
     if item["type"] == "follow":
         assert item["media_id"] is None, item
     else:
         assert_id(item["media_id"])
+    if item["type"] == "comment":
+        assert_id(item["comment_id"])
+        assert isinstance(item["text"], str), item
+    elif item["type"] == "mention":
+        assert (item["comment_id"] is None) == (item["text"] is None), item
+    else:
+        assert item["comment_id"] is None and item["text"] is None, item
     assert_timestamp(item["created_at"])
 
 

@@ -66,13 +66,15 @@ def test_request_schemas_state_the_enforced_rules(document: dict[str, Any]) -> N
     assert signup["properties"]["password"]["minLength"] == 8
     assert signup["properties"]["password"]["maxLength"] == 128
     assert signup["properties"]["username"]["pattern"] == "^[A-Za-z0-9._]{1,30}$"
-    upload = schemas["Upload"]["properties"]["file"]
+    files = schemas["Upload"]["properties"]["file"]
+    assert files["type"] == "array" and files["minItems"] == 1 and files["maxItems"] == 10
+    upload = files["items"]
     assert upload["format"] == "binary" and upload["minLength"] == 1
     assert "contentEncoding" not in upload
 
 
 def test_renditions_are_the_domains() -> None:
-    assert {media.THUMBNAIL, media.STANDARD} == RENDITIONS
+    assert {media.THUMBNAIL, media.MEDIUM, media.STANDARD} == RENDITIONS
 
 
 def test_auth_is_declared_not_asserted() -> None:

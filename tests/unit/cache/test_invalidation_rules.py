@@ -31,6 +31,25 @@ def test_a_row_missing_its_columns_names_what_it_can() -> None:
 
 
 def test_the_outbox_records_the_columns_the_rules_read() -> None:
-    assert set(COLUMNS) == {"users", "media", "follows", "likes"}
+    assert set(COLUMNS) == {"users", "media", "follows", "likes", "media_tags"}
     changes = [Change("likes", "insert", {"user_id": 2, "media_id": 7})]
     assert decode(encode(changes)) == changes
+
+
+def test_a_tagged_post_evicts_the_tag_its_page_and_its_search_prefixes() -> None:
+    found = keys_for([Change("media_tags", "insert", {"tag": "bondi", "media_id": 7})])
+    assert found == [
+        keys.tag_key("bondi"),
+        keys.tag_media_key("bondi"),
+        *(keys.tag_search_key(p) for p in ("b", "bo", "bon", "bond", "bondi")),
+    ]
+    long_tag = "x" * 100
+    evicted = keys_for([Change("media_tags", "delete", {"tag": long_tag, "media_id": 7})])
+    assert len(evicted) == 2 + keys.TAG_SEARCH_CACHED_PREFIX
+
+
+def test_tag_keys_are_ascii_without_spaces() -> None:
+    for tag in ("日本_café", "𝔸" * 100, "a" * 100):
+        for key in (keys.tag_key(tag), keys.tag_media_key(tag), keys.tag_search_key(tag)):
+            assert key.isascii() and " " not in key and len(key) <= 250
+    assert keys.tag_key("𝔸" * 100) != keys.tag_key("𝔸" * 99)
