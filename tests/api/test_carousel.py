@@ -101,14 +101,14 @@ def test_alt_text_over_1000_characters_is_422(http: httpx.Client) -> None:
 def _png_header(width: int, height: int) -> bytes:
     """A PNG whose header claims ``width`` x ``height`` pixels (no pixel data):
     refused from the header alone, before anything is decoded."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    chunk = b"IHDR" + ihdr
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + struct.pack(">I", len(ihdr))
-        + chunk
-        + struct.pack(">I", zlib.crc32(chunk))
-    )
+    idat = zlib.compress(b"\x00" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 def _blob_files(server: ServerProcess) -> set[str]:
