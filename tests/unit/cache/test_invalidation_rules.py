@@ -49,7 +49,7 @@ def test_a_tagged_post_evicts_the_tag_its_page_and_its_search_prefixes() -> None
 
 
 def test_tag_keys_are_ascii_without_spaces() -> None:
-    for tag in ("日本_café", "𝔸" * 100, "a" * 100):
+    for tag in ("日本_café", "日" * 100, "a" * 100):
         for key in (keys.tag_key(tag), keys.tag_media_key(tag), keys.tag_search_key(tag)):
             assert key.isascii() and " " not in key and len(key) <= 250
-    assert keys.tag_key("𝔸" * 100) != keys.tag_key("𝔸" * 99)
+    assert keys.tag_key("日" * 100) != keys.tag_key("日" * 99)
