@@ -270,7 +270,7 @@ async def delete_comment(request: Request, _: None) -> None:
 
 
 async def get_tag(request: Request, _: None) -> schemas.Tag:
-    found = await discovery.tag(backends(request), request.path_params["name"], None)
+    found = await discovery.tag(backends(request), request.path_params["name"])
     return serializers.tag(found)
 
 

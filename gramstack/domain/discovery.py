@@ -9,6 +9,12 @@ database and cached. A cursor names its snapshot and a position in it, so
 the ranking cannot shift under a reader; each page walks the snapshot
 from there, skipping the viewer's own posts and those of accounts they
 follow, and deleted posts.
+
+Values shared by every viewer (tag counts, a tag's first page, tag search)
+are filled from the leader: they are evicted when a post changes them, and
+a fill read from a follower that has not replayed that post yet would keep
+the old value until it expires. Fills happen on misses only (one per key
+at a time, under the lease), so the leader sees a trickle.
 """
 
 from __future__ import annotations
@@ -42,11 +48,11 @@ def tag_name(raw: str) -> str:
     return name
 
 
-async def tag(b: Backends, raw: str, viewer: int | None) -> TagRecord:
+async def tag(b: Backends, raw: str) -> TagRecord:
     name = tag_name(raw)
 
     async def load() -> bytes | None:
-        return str((await b.store.discovery.tag(name, viewer=viewer)).media_count).encode()
+        return str((await b.store.discovery.tag(name, fresh=True)).media_count).encode()
 
     count = await b.cache.get_or_load(keys.tag_key(name), load, b.limits.cache_ttl_s)
     return TagRecord(name, int(count or b"0"))
@@ -59,7 +65,7 @@ async def tag_media(
     if page.after is None and page.limit < FIRST_PAGE:
 
         async def load() -> bytes | None:
-            ids = await b.store.discovery.tag_media_page(name, None, FIRST_PAGE, viewer=viewer)
+            ids = await b.store.discovery.tag_media_page(name, None, FIRST_PAGE, fresh=True)
             return json.dumps(ids).encode()
 
         cached = await b.cache.get_or_load(keys.tag_media_key(name), load, b.limits.cache_ttl_s)
@@ -86,7 +92,7 @@ async def search_tags(b: Backends, query: str, limit: int) -> list[TagRecord]:
         return found[:limit]
 
     async def load() -> bytes | None:
-        best = await b.store.discovery.tags_with_prefix(prefix, TAG_SEARCH_CANDIDATES)
+        best = await b.store.discovery.tags_with_prefix(prefix, TAG_SEARCH_CANDIDATES, fresh=True)
         return json.dumps([[t.name, t.media_count] for t in best[:TAG_SEARCH_CACHED]]).encode()
 
     cached = await b.cache.get_or_load(keys.tag_search_key(prefix), load, b.limits.cache_ttl_s)

@@ -169,13 +169,21 @@ class ReactionStore(Protocol):
 class DiscoveryStore(Protocol):
     """Hashtag pages, tag search and explore rankings."""
 
-    async def tag(self, name: str, *, viewer: int | None = None) -> TagRecord: ...
+    async def tag(self, name: str, *, fresh: bool = False) -> TagRecord: ...
 
     async def tag_media_page(
-        self, tag: str, after: int | None, limit: int, *, viewer: int | None = None
+        self,
+        tag: str,
+        after: int | None,
+        limit: int,
+        *,
+        viewer: int | None = None,
+        fresh: bool = False,
     ) -> list[int]: ...
 
-    async def tags_with_prefix(self, prefix: str, candidates: int) -> list[TagRecord]: ...
+    async def tags_with_prefix(
+        self, prefix: str, candidates: int, *, fresh: bool = False
+    ) -> list[TagRecord]: ...
 
     async def latest_explore_snapshot(self) -> tuple[int, int] | None: ...
 

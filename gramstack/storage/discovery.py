@@ -18,16 +18,22 @@ class SqlDiscoveryStore:
     def __init__(self, writer: Writer) -> None:
         self._db: Database = writer.db
 
-    async def tag(self, name: str, *, viewer: int | None = None) -> TagRecord:
-        async with self._db.read(for_user=viewer) as conn:
+    async def tag(self, name: str, *, fresh: bool = False) -> TagRecord:
+        async with self._db.read(fresh=fresh) as conn:
             count = await conn.fetchval("SELECT media_count FROM tags WHERE name = $1", name)
         return TagRecord(name, int(count or 0))
 
     async def tag_media_page(
-        self, tag: str, after: int | None, limit: int, *, viewer: int | None = None
+        self,
+        tag: str,
+        after: int | None,
+        limit: int,
+        *,
+        viewer: int | None = None,
+        fresh: bool = False,
     ) -> list[int]:
         """Media IDs with the tag, newest first: a range of the primary key."""
-        async with self._db.read(for_user=viewer) as conn:
+        async with self._db.read(for_user=viewer, fresh=fresh) as conn:
             rows = await conn.fetch(
                 "SELECT media_id FROM media_tags WHERE tag = $1 AND media_id < $2"
                 " ORDER BY media_id DESC LIMIT $3",
@@ -37,10 +43,12 @@ class SqlDiscoveryStore:
             )
         return [int(row["media_id"]) for row in rows]
 
-    async def tags_with_prefix(self, prefix: str, candidates: int) -> list[TagRecord]:
+    async def tags_with_prefix(
+        self, prefix: str, candidates: int, *, fresh: bool = False
+    ) -> list[TagRecord]:
         """Used tags starting with ``prefix``: the first ``candidates`` of the
         name range (a bounded walk of the primary key), by media count."""
-        async with self._db.read() as conn:
+        async with self._db.read(fresh=fresh) as conn:
             rows = await conn.fetch(
                 "SELECT name, media_count FROM tags WHERE name >= $1 AND name < $2"
                 " AND media_count > 0 ORDER BY name LIMIT $3",
