@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
                     best[name] = max(best.get(name, 0.0), rate)
         finally:
             server.stop()
-    print(f"2 workers, SQLite, in-process cache, {args.concurrency} clients, best of {args.rounds}:")
+    clients, rounds = args.concurrency, args.rounds
+    print(f"2 workers, SQLite, in-process cache, {clients} clients, best of {rounds}:")
     report = {}
     for name, rate in best.items():
         share = rate / best["media"]

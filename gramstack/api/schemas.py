@@ -271,14 +271,6 @@ class NewComment(msgspec.Struct, forbid_unknown_fields=True):
     text: CommentText
 
 
-UploadedFile = Annotated[
-    bytes,
-    Meta(
-        description="A still JPEG, PNG or WebP image, not empty",
-        # The raw bytes of the part (msgspec would describe base64 text).
-        extra_json_schema={"format": "binary", "minLength": 1},
-    ),
-]
 # Lengths are the domain's to check (422): msgspec would report an item of a
 # list as a malformed body.
 AltTextIn = Annotated[
@@ -292,24 +284,32 @@ AltTextIn = Annotated[
 
 class Upload(msgspec.Struct, forbid_unknown_fields=True):
     """The multipart form of `POST /api/v1/media`: `file` 1 to 10 times (in
-    order), `alt_text` not at all or once per `file`, an optional `caption`."""
+    order), `alt_text` not at all or once per `file`, an optional `caption`.
+
+    Each part is declared once, as one part: a repeated part is OpenAPI's
+    array, but an array hides from clients and fuzzers that each item is a
+    file part with its own filename and image type, and no schema can tie the
+    number of `alt_text` parts to the number of `file` parts."""
 
     file: Annotated[
-        list[UploadedFile],
+        bytes,
         Meta(
-            min_length=1,
-            max_length=MAX_PHOTOS,
-            description="The post's photos, in order; 11 or more is 400",
+            description="A still JPEG, PNG or WebP image, not empty. Repeat the part for a"
+            " carousel: 1 to 10 photos, in order (11 or more is 400)",
+            # The raw bytes of the part (msgspec would describe base64 text).
+            extra_json_schema={"format": "binary", "minLength": 1},
         ),
     ]
     caption: Caption = ""
     alt_text: Annotated[
-        list[AltTextIn],
+        str,
         Meta(
-            max_length=MAX_PHOTOS,
-            description="Not at all, or exactly once per `file` in the same order (else 400)",
+            max_length=MAX_ALT_TEXT,
+            description=f"at most {MAX_ALT_TEXT} characters (else 422). Send it not at all,"
+            " or exactly once per `file` part, in the same order (else 400)",
+            extra_json_schema={"pattern": STORABLE_TEXT},
         ),
-    ] = []
+    ] = ""
 
 
 class MediaEdit(msgspec.Struct, forbid_unknown_fields=True):

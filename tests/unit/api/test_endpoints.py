@@ -66,10 +66,10 @@ def test_request_schemas_state_the_enforced_rules(document: dict[str, Any]) -> N
     assert signup["properties"]["password"]["minLength"] == 8
     assert signup["properties"]["password"]["maxLength"] == 128
     assert signup["properties"]["username"]["pattern"] == "^[A-Za-z0-9._]{1,30}$"
-    files = schemas["Upload"]["properties"]["file"]
-    assert files["type"] == "array" and files["minItems"] == 1 and files["maxItems"] == 10
-    upload = files["items"]
+    upload = schemas["Upload"]["properties"]["file"]
     assert upload["format"] == "binary" and upload["minLength"] == 1
+    assert "1 to 10 photos" in upload["description"]
+    assert schemas["Upload"]["properties"]["alt_text"]["maxLength"] == 1000
     assert "contentEncoding" not in upload
 
 
