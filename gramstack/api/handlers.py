@@ -137,7 +137,7 @@ def _too_large_message(max_bytes: int) -> str:
     return f"the image is larger than {max_bytes:,} bytes"
 
 
-def _limited_receive(receive: Receive, limit: int) -> Receive:
+def _limited_receive(receive: Receive, limit: int, max_bytes: int) -> Receive:
     """Count body bytes as they arrive and stop the upload past ``limit``,
     so an oversized body is refused without being read in full."""
     seen = 0
@@ -148,7 +148,7 @@ def _limited_receive(receive: Receive, limit: int) -> Receive:
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise TooLarge(_too_large_message(limit - _MULTIPART_OVERHEAD), limit)
+                raise TooLarge(_too_large_message(max_bytes), max_bytes)
         return message
 
     return limited
@@ -157,14 +157,14 @@ def _limited_receive(receive: Receive, limit: int) -> Receive:
 async def post_media(request: Request, _: None) -> schemas.Media:
     viewer = require_viewer(request)
     b = backends(request)
-    max_bytes = b.limits.max_upload_bytes
-    limit = max_bytes + _MULTIPART_OVERHEAD
+    max_bytes = b.limits.max_upload_bytes  # per photo
+    limit = max_bytes * media.MAX_PHOTOS + _MULTIPART_OVERHEAD
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
         raise TooLarge(_too_large_message(max_bytes), max_bytes)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidRequest("body must be multipart/form-data with a 'file' part")
-    limited = Request(request.scope, _limited_receive(request.receive, limit))
+    limited = Request(request.scope, _limited_receive(request.receive, limit, max_bytes))
     # One file and one alt text past the limit, so that 11 photos get the
     # contract's own message; more than that Starlette refuses itself (400).
     parts = media.MAX_PHOTOS + 1
@@ -191,7 +191,7 @@ async def post_media(request: Request, _: None) -> schemas.Media:
         if not all(isinstance(t, str) and storable_text(t) for t in alt_texts):
             raise InvalidRequest("alt_text must be text")
         files = [u for u in uploads if isinstance(u, UploadFile)]
-        if sum(u.size or 0 for u in files) > max_bytes:
+        if any((u.size or 0) > max_bytes for u in files):
             raise TooLarge(_too_large_message(max_bytes), max_bytes)
         view = await media.post_media(
             b,

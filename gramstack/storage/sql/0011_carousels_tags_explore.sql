@@ -19,7 +19,7 @@ UPDATE media
 SET photos = '[{"width":' || width || ',"height":' || height || ',"alt_text":""}]',
     explore_score = created_at / 86400000.0
 WHERE photos = '';
-CREATE INDEX media_by_explore_score ON media (explore_score);
+CREATE INDEX media_by_explore_score ON media (explore_score, id);
 
 -- Which posts carry a hashtag, newest first by the primary key's order.
 CREATE TABLE media_tags (
