@@ -50,6 +50,9 @@ async def sign_up(b: Backends, username: str, password: str, full_name: str) -> 
     )
     if user is None:
         raise UsernameTaken(name)
+    # Placed in this server's region; if this is lost, the first lookup
+    # places the user (see placement.client).
+    await b.placement.place_new_user(user.id)
     return await _open_session(b, user)
 
 

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gramstack.records import ActivityRecord
+from gramstack.records import ActivityRecord, RegionalPartition
 from gramstack.storage.ports import Database
 
 # {clustering}: SQLite keeps the partition's rows newest first and stores
@@ -203,6 +203,40 @@ class SqlRegionalStore:
                 limit,
             )
         return [ActivityRecord(**row) for row in rows]
+
+    async def export_partition(self, user_id: int) -> RegionalPartition:
+        async with self.db.read() as conn:
+            timeline = await conn.fetch(
+                "SELECT media_id, author_id FROM timeline WHERE user_id = $1", user_id
+            )
+            inbox = await conn.fetch(
+                "SELECT id, type, actor_id, media_id, created_at FROM inbox WHERE user_id = $1",
+                user_id,
+            )
+        return RegionalPartition(
+            [(row["media_id"], row["author_id"]) for row in timeline],
+            [
+                (row["id"], row["type"], row["actor_id"], row["media_id"], row["created_at"])
+                for row in inbox
+            ],
+        )
+
+    async def import_partition(self, user_id: int, partition: RegionalPartition) -> None:
+        await self.add_many_to_timeline(user_id, partition.timeline)
+        if not partition.inbox:
+            return
+        async with self.db.write() as conn:
+            await conn.executemany(
+                "INSERT INTO inbox (user_id, id, type, actor_id, media_id, created_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, id)"
+                f" DO UPDATE SET type = excluded.type WHERE excluded.type = '{_REMOVED}'",
+                [(user_id, *row) for row in partition.inbox],
+            )
+
+    async def delete_partition(self, user_id: int) -> None:
+        async with self.db.write() as conn:
+            await conn.execute("DELETE FROM timeline WHERE user_id = $1", user_id)
+            await conn.execute("DELETE FROM inbox WHERE user_id = $1", user_id)
 
     async def ping(self) -> None:
         await self.db.ping()

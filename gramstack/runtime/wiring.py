@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import logging
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from gramstack.cache.memcached import MemcachedLeaseCache
 from gramstack.cache.memcached_pool import MemcachedPool
@@ -25,6 +27,7 @@ from gramstack.domain.backends import Backends, Limits
 from gramstack.domain.fanout import run_job
 from gramstack.domain.ids import MAX_SHARD, IdGenerator
 from gramstack.domain.passwords import Passwords
+from gramstack.domain.placement import flush_reads
 from gramstack.invalidation import evict_after_commit
 from gramstack.invalidation.outbox import (
     OutboxReader,
@@ -35,11 +38,14 @@ from gramstack.invalidation.outbox import (
 from gramstack.jobs.worker import JobWorker
 from gramstack.media.blobs import FilesystemBlobStore
 from gramstack.media.images import process_image
-from gramstack.placement.home import HomeRegionPlacement
+from gramstack.placement.client import AkkioPlacement
+from gramstack.placement.policy import PlacementPolicy
+from gramstack.placement.shared_cache import SharedLocationCache
 from gramstack.regional.ports import RegionalStore
 from gramstack.regional.sql import SqlRegionalStore
 from gramstack.runtime.config import Settings
 from gramstack.runtime.shared import SharedMaxTable
+from gramstack.runtime.wan import across_wan
 from gramstack.runtime.write_marks import SharedWriteMarks
 from gramstack.storage.ports import Database
 from gramstack.storage.postgres import PostgresDatabase
@@ -55,6 +61,8 @@ from gramstack.storage.store import PrimaryStore
 log = logging.getLogger("gramstack.wiring")
 
 SHARD_LEASE_MS = 10 * 60 * 1000
+
+T = TypeVar("T")
 
 
 def _cache(settings: Settings) -> LeaseCache:
@@ -162,12 +170,82 @@ async def _open_primary(
     return router
 
 
-async def _open_regions(settings: Settings) -> dict[str, RegionalStore]:
-    region_db = SqliteDatabase(settings.regional_dir / f"{settings.region}.db", readers=2)
-    await region_db.open()
-    region = SqlRegionalStore(settings.region, region_db)
-    await region.create_schema()
-    return {settings.region: region}
+async def _open_region(settings: Settings, region: str) -> SqlRegionalStore:
+    db: Database
+    dsn = settings.regional_urls.get(region)
+    if dsn:
+        # The region's own PostgreSQL cluster, on its leader: a move copies
+        # and deletes partitions and must see every write. (Its follower,
+        # regional_follower_urls, is not read yet: a feed read right after
+        # the caller's own post must find it.)
+        db = _postgres(settings, dsn, f"regional:{region}", bounded=True)
+        await db.open()
+    else:
+        db = SqliteDatabase(settings.regional_dir / f"{region}.db", readers=2)
+        await db.open()
+    store = SqlRegionalStore(region, db)
+    try:
+        await store.create_schema()
+    except BaseException:
+        await store.close()
+        raise
+    return store
+
+
+async def _open_regions(settings: Settings) -> dict[str, SqlRegionalStore]:
+    """A regional store for every configured region, the home one first."""
+    stores: dict[str, SqlRegionalStore] = {}
+    try:
+        for region in dict.fromkeys((settings.region, *settings.all_regions)):
+            stores[region] = await _open_region(settings, region)
+    except BaseException:
+        for store in stores.values():
+            await store.close()
+        raise
+    return stores
+
+
+def _as_seen_from(settings: Settings, stores: Mapping[str, T]) -> dict[str, T]:
+    """``stores`` as this server reaches them: other regions across the WAN seam."""
+    return {
+        region: store if region == settings.region else across_wan(store, settings.wan_delay_ms)
+        for region, store in stores.items()
+    }
+
+
+def _placement(
+    settings: Settings, store: PrimaryStore, regions: Mapping[str, RegionalStore]
+) -> AkkioPlacement[RegionalStore]:
+    # One cache file per primary database and region list: every worker
+    # process of this host that serves the same deployment maps the same one.
+    deployment = hashlib.blake2b(
+        f"{settings.database_url or settings.sqlite_path.resolve()}|{','.join(regions)}".encode(),
+        digest_size=8,
+    ).hexdigest()
+    return AkkioPlacement(
+        home=settings.region,
+        stores=regions,
+        locations=store.placement,
+        cache=SharedLocationCache(settings.data_dir / "run" / f"placement-{deployment}.bin"),
+        cache_ttl_s=settings.placement_cache_ttl_s,
+        policy=PlacementPolicy(
+            threshold=settings.placement_threshold,
+            window_s=settings.placement_window_s,
+            min_reads=settings.placement_min_reads,
+        ),
+    )
+
+
+async def _flush_reads_forever(b: Backends, every_s: float) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            moves = await flush_reads(b)
+        except Exception:
+            log.exception("could not flush the placement read counters")
+            continue
+        for user_id, region in moves:
+            log.info("placement: moving user %s to %s", user_id, region)
 
 
 @dataclass
@@ -204,18 +282,21 @@ async def open_backends(settings: Settings) -> AsyncIterator[Running]:
     cache = _cache(settings)
     primary = await _open_primary(settings, cache)
     await migrate(primary)
-    regions = await _open_regions(settings)
+    opened = await _open_regions(settings)
+    regions: dict[str, RegionalStore] = _as_seen_from(settings, opened)
     cache, cache_task, on_outbox = await _keep_cache_current(settings, primary, cache)
+    store = PrimaryStore(
+        primary,
+        on_commit=evict_after_commit(cache),
+        outbox=settings.cache_backend == "memory",
+        on_outbox=on_outbox,
+    )
+    placement = _placement(settings, store, regions)
 
     backends = Backends(
-        store=PrimaryStore(
-            primary,
-            on_commit=evict_after_commit(cache),
-            outbox=settings.cache_backend == "memory",
-            on_outbox=on_outbox,
-        ),
+        store=store,
         regions=regions,
-        placement=HomeRegionPlacement(settings.region),
+        placement=placement,
         cache=cache,
         blobs=FilesystemBlobStore(settings.blob_dir),
         process_image=functools.partial(process_image, max_pixels=settings.max_image_pixels),
@@ -234,22 +315,30 @@ async def open_backends(settings: Settings) -> AsyncIterator[Running]:
     worker = JobWorker(backends, run_job, settings.job_poll_interval_s)
     lease_task = asyncio.create_task(_keep_shard_lease(backends, shard, owner))
     worker_task = asyncio.create_task(worker.run())
+    flush_task = asyncio.create_task(_flush_reads_forever(backends, settings.placement_flush_s))
     log.info("backends open: %s id_shard=%s", settings.describe(), shard)
     try:
         yield Running(backends)
     finally:
         lease_task.cancel()
         cache_task.cancel()
+        flush_task.cancel()
         worker.stop()
         # Let a running job finish; it is safe to cut off, just slower.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(worker_task), 5)
         worker_task.cancel()
-        await asyncio.gather(lease_task, cache_task, worker_task, return_exceptions=True)
+        await asyncio.gather(
+            lease_task, cache_task, worker_task, flush_task, return_exceptions=True
+        )
+        # The reads counted since the last flush still count.
+        with contextlib.suppress(Exception):
+            await flush_reads(backends)
         with contextlib.suppress(Exception):
             await backends.store.leases.release_id_shard(shard, owner)
         await backends.cache.close()
-        for region in regions.values():
+        for region in opened.values():
             await region.close()
+        placement.close()
         await primary.close()
         log.info("backends closed id_shard=%s", shard)
