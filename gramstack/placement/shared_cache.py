@@ -27,6 +27,10 @@ _SEQ = struct.Struct("<Q")
 _SEQ_AT = 8
 _PROBES = 8
 NO_TARGET = 255
+# Bound once: a lookup is a handful of these calls, and attribute lookups
+# are a good part of its cost.
+_read_slot = _SLOT.unpack_from
+_read_seq = _SEQ.unpack_from
 
 
 class CachedLocation(NamedTuple):
@@ -57,10 +61,8 @@ class SharedLocationCache:
         for probe in range(_PROBES):
             offset = ((first + probe) % slots) * _SLOT.size
             for _ in range(8):
-                (before,) = _SEQ.unpack_from(view, offset + _SEQ_AT)
-                slot_user, seq, epoch, expires, region, target, state = _SLOT.unpack_from(
-                    view, offset
-                )
+                (before,) = _read_seq(view, offset + _SEQ_AT)
+                slot_user, seq, epoch, expires, region, target, state = _read_slot(view, offset)
                 if seq == before and not seq & 1:
                     break
             else:
