@@ -65,27 +65,35 @@ class AkkioPlacement(Generic[S]):
         self._clock = clock_ms
         self._reads: Counter[int] = Counter()
         self.migrator = Migrator(
-            stores, locations, wait_ms=2 * self._ttl_ms, clock_ms=clock_ms, published=self._publish
+            stores,
+            locations,
+            wait_ms=2 * self._ttl_ms,
+            clock_ms=clock_ms,
+            published=lambda row, read_at: self._publish(row, read_at),
         )
 
     # -- lookups --------------------------------------------------------------
 
-    def _publish(self, row: LocationRecord) -> CachedLocation:
+    def _publish(self, row: LocationRecord, read_at: int) -> CachedLocation:
+        # The lifetime runs from before the row was read, not from now: a
+        # read that took long (a stalled loop) must not stretch how long an
+        # older row can be trusted past the migrator's wait.
         entry = CachedLocation(
             self._index[row.region],
             NO_TARGET if row.target is None else self._index[row.target],
             STATES.index(row.state),
             row.epoch,
-            self._clock() + self._ttl_ms,
+            read_at + self._ttl_ms,
         )
         self._cache.put(row.user_id, entry)
         return entry
 
     async def _fetch(self, user_id: int) -> CachedLocation:
+        read_at = self._clock()
         row = await self._locations.location(user_id)
         if row is None:
-            row = await self._locations.place(user_id, self.home, self._clock())
-        return self._publish(row)
+            row = await self._locations.place(user_id, self.home, read_at)
+        return self._publish(row, read_at)
 
     async def _lookup(self, user_id: int) -> CachedLocation:
         entry = self._cache.get(user_id, self._clock())
@@ -152,7 +160,8 @@ class AkkioPlacement(Generic[S]):
         return written
 
     async def place_new_user(self, user_id: int) -> None:
-        self._publish(await self._locations.place(user_id, self.home, self._clock()))
+        read_at = self._clock()
+        self._publish(await self._locations.place(user_id, self.home, read_at), read_at)
 
     # -- access counters and the policy ---------------------------------------
 

@@ -14,6 +14,12 @@ crash resumes where the location row says it stands:
 4. Wait out the routes that still double-write, delete the source copy
    → ``placed``.
 
+On the scaled setup a region's page reads may come from its follower
+(``regional_follower_urls``), which replays the copy within the router's
+``max_follower_lag_s``: right after step 2 a reader elsewhere may briefly
+see the moved timeline shorter, never an entry twice; the design allows a
+region's stores to be stale for that bounded time.
+
 The wait is two cache lifetimes: one for cached copies to expire, one for
 a write routed by the last of them to land (a slower write re-reads the
 row, see ``placement.client``).
@@ -35,7 +41,7 @@ class Migrator:
         *,
         wait_ms: int,
         clock_ms: Callable[[], int],
-        published: Callable[[LocationRecord], object],
+        published: Callable[[LocationRecord, int], object],
     ) -> None:
         self._stores = stores
         self._locations = locations
@@ -57,7 +63,10 @@ class Migrator:
             return await self._advance(row, row.region, region, "double_write")
         if row.target != region and row.state != "cleanup":
             return None  # another move holds the lock; its own job drives it
-        ready = row.changed_at + self._wait_ms
+        # changed_at was taken before the step's commit; the job that runs the
+        # next step is due a full wait after the commit (see _advance), and
+        # the slack covers a slow commit when another job gets here first.
+        ready = row.changed_at + self._wait_ms + self._wait_ms // 2
         if now < ready:
             return ready
         assert row.target is not None
@@ -75,13 +84,12 @@ class Migrator:
         self, row: LocationRecord, region: str, target: str | None, state: LocationState
     ) -> int | None:
         moved = await self._locations.transition(
-            row,
-            region=region,
-            target=target,
-            state=state,
-            now=self._clock(),
+            row, region=region, target=target, state=state, now=self._clock()
         )
+        committed = self._clock()
         if moved is None:
-            return self._clock()  # someone else stepped first: look again
-        self._published(moved)
-        return None if state == "placed" else moved.changed_at + self._wait_ms
+            return committed  # someone else stepped first: look again
+        self._published(moved, committed)
+        if state == "placed":
+            return None
+        return max(committed + self._wait_ms, moved.changed_at + self._wait_ms * 3 // 2)

@@ -109,7 +109,11 @@ class SqlRegionalStore:
     ) -> None:
         if not user_ids:
             return
-        async with self.db.write() as conn:
+        # One user (an author's own post): their next read must see it, so a
+        # follower router records where the write is. A fan-out batch is
+        # others' timelines, which may show it a moment later.
+        only = user_ids[0] if len(user_ids) == 1 else None
+        async with self.db.write(for_user=only) as conn:
             if self.db.dialect == "postgres":
                 # One statement for the whole batch: executemany would make
                 # a round trip per follower, most of a fan-out job's time.
@@ -131,7 +135,7 @@ class SqlRegionalStore:
     async def add_many_to_timeline(self, user_id: int, entries: Sequence[tuple[int, int]]) -> None:
         if not entries:
             return
-        async with self.db.write() as conn:
+        async with self.db.write(for_user=user_id) as conn:
             await conn.executemany(
                 "INSERT INTO timeline (user_id, media_id, author_id) VALUES ($1, $2, $3)"
                 " ON CONFLICT DO NOTHING",
@@ -139,7 +143,7 @@ class SqlRegionalStore:
             )
 
     async def remove_author_from_timeline(self, user_id: int, author_id: int) -> None:
-        async with self.db.write() as conn:
+        async with self.db.write(for_user=user_id) as conn:
             await conn.execute(
                 "DELETE FROM timeline WHERE user_id = $1 AND author_id = $2", user_id, author_id
             )
@@ -160,7 +164,7 @@ class SqlRegionalStore:
         return [row["media_id"] for row in rows]
 
     async def add_activity(self, user_id: int, activity: ActivityRecord) -> None:
-        async with self.db.write() as conn:
+        async with self.db.write(for_user=user_id) as conn:
             await conn.execute(
                 "INSERT INTO inbox (user_id, id, type, actor_id, media_id, created_at)"
                 " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
@@ -175,7 +179,7 @@ class SqlRegionalStore:
     async def remove_activity(self, user_id: int, activity_id: int) -> None:
         # A tombstone, not a delete: the add and the remove are separate jobs
         # that may run out of order, and a late add must not resurrect it.
-        async with self.db.write() as conn:
+        async with self.db.write(for_user=user_id) as conn:
             await conn.execute(
                 "INSERT INTO inbox (user_id, id, type, actor_id, media_id, created_at)"
                 f" VALUES ($1, $2, '{_REMOVED}', 0, NULL, 0)"
@@ -185,7 +189,7 @@ class SqlRegionalStore:
             )
 
     async def remove_activity_for_media(self, user_id: int, media_id: int) -> None:
-        async with self.db.write() as conn:
+        async with self.db.write(for_user=user_id) as conn:
             await conn.execute(
                 "DELETE FROM inbox WHERE user_id = $1 AND media_id = $2", user_id, media_id
             )
@@ -205,7 +209,8 @@ class SqlRegionalStore:
         return [ActivityRecord(**row) for row in rows]
 
     async def export_partition(self, user_id: int) -> RegionalPartition:
-        async with self.db.read() as conn:
+        # From the leader: a copy from a lagging follower would miss entries.
+        async with self.db.read(fresh=True) as conn:
             timeline = await conn.fetch(
                 "SELECT media_id, author_id FROM timeline WHERE user_id = $1", user_id
             )
@@ -225,7 +230,7 @@ class SqlRegionalStore:
         await self.add_many_to_timeline(user_id, partition.timeline)
         if not partition.inbox:
             return
-        async with self.db.write() as conn:
+        async with self.db.write(for_user=user_id) as conn:
             await conn.executemany(
                 "INSERT INTO inbox (user_id, id, type, actor_id, media_id, created_at)"
                 " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, id)"

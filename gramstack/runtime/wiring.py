@@ -174,12 +174,7 @@ async def _open_region(settings: Settings, region: str) -> SqlRegionalStore:
     db: Database
     dsn = settings.regional_urls.get(region)
     if dsn:
-        # The region's own PostgreSQL cluster, on its leader: a move copies
-        # and deletes partitions and must see every write. (Its follower,
-        # regional_follower_urls, is not read yet: a feed read right after
-        # the caller's own post must find it.)
-        db = _postgres(settings, dsn, f"regional:{region}", bounded=True)
-        await db.open()
+        db = await _open_regional_cluster(settings, region, dsn)
     else:
         db = SqliteDatabase(settings.regional_dir / f"{region}.db", readers=2)
         await db.open()
@@ -190,6 +185,42 @@ async def _open_region(settings: Settings, region: str) -> SqlRegionalStore:
         await store.close()
         raise
     return store
+
+
+async def _open_regional_cluster(settings: Settings, region: str, dsn: str) -> Database:
+    """The region's own PostgreSQL cluster: writes on its leader, page reads
+    on its follower once it has caught up with the reader's own last write
+    there (the same router as the primary's; its write marks stay in this
+    host's shared table, since the lease cache's keys name primary positions).
+    A move's copy reads the leader (``fresh``)."""
+    leader = _postgres(settings, dsn, f"regional:{region}", bounded=True)
+    await leader.open()
+    follower_dsn = settings.regional_follower_urls.get(region)
+    if not follower_dsn:
+        return leader
+    try:
+        table = SharedMaxTable(
+            settings.data_dir
+            / "run"
+            / f"regional-lsn-{region}-{await leader.system_identifier()}.bin"
+        )
+        router = FollowerRouter(
+            leader,
+            {
+                region: _postgres(
+                    settings, follower_dsn, f"regional-follower:{region}", bounded=True, min_size=0
+                )
+            },
+            home_region=region,
+            marks=SharedWriteMarks(table, NullLeaseCache(), ttl_s=1),
+            max_lag_s=settings.max_follower_lag_s,
+            refresh_s=settings.follower_poll_s,
+        )
+        await router.open()
+    except BaseException:
+        await leader.close()
+        raise
+    return router
 
 
 async def _open_regions(settings: Settings) -> dict[str, SqlRegionalStore]:
