@@ -72,6 +72,35 @@ def _invalidator(settings: Settings) -> int:
     return 0
 
 
+def _seed(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from gramstack.seed import PASSWORD, SeedError, SeedPlan, seed
+
+    plan = SeedPlan(
+        users=args.users,
+        posts=args.posts,
+        likes=args.likes,
+        comments=args.comments,
+        follows_per_user=args.follows_per_user,
+        timeline_depth=args.timeline_depth,
+        random_seed=args.random_seed,
+    )
+    try:
+        report = asyncio.run(seed(settings, plan, progress=not args.quiet))
+    except SeedError as exc:
+        print(f"gramstack: seed: {exc}", file=sys.stderr)
+        return 1
+    rows = ", ".join(f"{table} {count:,}" for table, count in report.rows.items())
+    print(
+        f"seeded {report.total_rows:,} rows ({rows}) and {report.image_files:,} image files"
+        f" in {report.seconds:.1f} s: {report.rows_per_s:,.0f} rows/s"
+        f" (generating {report.generate_s:.1f} s, writing {report.write_s:.1f} s)"
+    )
+    print(f"sign in as user0 .. user{plan.users - 1} with the password {PASSWORD!r}")
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gramstack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -83,6 +112,23 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="number of worker processes (default 1)")
     migrate = commands.add_parser("migrate", help="create or upgrade the database schema")
     migrate.add_argument("--data-dir", type=Path, help="directory for SQLite files")
+    seed = commands.add_parser(
+        "seed",
+        help="fill a fresh database with a power-law social graph (password 'gramstack-seed')",
+    )
+    seed.add_argument("--data-dir", type=Path, help="directory for SQLite files and images")
+    seed.add_argument("--users", type=int, default=10_000, help="accounts (default 10,000)")
+    seed.add_argument("--posts", type=int, default=100_000, help="media posts (default 100,000)")
+    seed.add_argument("--likes", type=int, default=100_000, help="likes (default 100,000)")
+    seed.add_argument("--comments", type=int, default=100_000, help="comments (default 100,000)")
+    seed.add_argument(
+        "--follows-per-user", type=int, default=30, help="mean accounts each user follows"
+    )
+    seed.add_argument(
+        "--timeline-depth", type=int, default=100, help="newest posts kept per home timeline"
+    )
+    seed.add_argument("--random-seed", type=int, default=1, help="same seed, same graph")
+    seed.add_argument("--quiet", action="store_true", help="no progress bars")
     commands.add_parser(
         "invalidator",
         help="tail PostgreSQL's logical replication slot and evict changed keys from memcached",
@@ -123,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _migrate(settings)
     if args.command == "dev-cluster":
         return _dev_cluster(args)
+    if args.command == "seed":
+        return _seed(settings, args)
     raise AssertionError(args.command)
 
 
