@@ -101,6 +101,46 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    import json
+
+    from gramstack.benchmark import BenchError, BenchOptions, run_bench
+
+    options = BenchOptions(
+        url=args.url,
+        serve_data_dir=args.serve,
+        seconds=args.seconds,
+        warmup_s=args.warmup,
+        processes=args.processes,
+        concurrency=args.concurrency,
+        sessions=args.sessions,
+        user_range=args.user_range,
+        workers=args.workers or 1,
+        out=args.out,
+    )
+    try:
+        path = run_bench(options, progress=not args.quiet)
+    except BenchError as exc:
+        print(f"gramstack: bench: {exc}", file=sys.stderr)
+        return 1
+    report = json.loads(path.read_text("utf-8"))
+    ceiling, mixed = report["ceiling"], report["mixed"]
+    print(f"hello-world ceiling: {ceiling['requests_per_s']:,.0f} requests/s")
+    print(
+        f"mixed: {mixed['requests_per_s']:,.0f} requests/s"
+        f" = {mixed['share_of_ceiling']:.3f} of the ceiling, {mixed['errors']} errors"
+    )
+    for name, op in mixed["operations"].items():
+        latency = op["latency_ms"]
+        print(
+            f"  {name:7} {op['requests_per_s']:9,.1f}/s  share {op['share_of_ceiling']:.4f}"
+            f"  p50 {latency['p50']:.1f} ms  p90 {latency['p90']:.1f} ms"
+            f"  p99 {latency['p99']:.1f} ms  errors {op['errors']}"
+        )
+    print(f"report: {path} (plots beside it)")
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gramstack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -129,6 +169,28 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     seed.add_argument("--random-seed", type=int, default=1, help="same seed, same graph")
     seed.add_argument("--quiet", action="store_true", help="no progress bars")
+    bench = commands.add_parser(
+        "bench",
+        help="load a running server with the mixed workload; report as shares of a hello-world",
+    )
+    target = bench.add_mutually_exclusive_group(required=True)
+    target.add_argument("--url", help="base URL of a running, seeded server")
+    target.add_argument("--serve", type=Path, help="start a server on this seeded data directory")
+    bench.add_argument("--seconds", type=float, default=20.0, help="measured time per run")
+    bench.add_argument("--warmup", type=float, default=2.0, help="unmeasured time before it")
+    bench.add_argument("--processes", type=int, default=2, help="load generator processes")
+    bench.add_argument(
+        "--concurrency", type=int, default=16, help="requests in flight per load process"
+    )
+    bench.add_argument("--sessions", type=int, default=8, help="seeded users to sign in as")
+    bench.add_argument(
+        "--user-range", type=int, default=1000, help="pick them among user0 .. user<N-1>"
+    )
+    bench.add_argument(
+        "--workers", type=int, help="workers of the hello-world (and a --serve server)"
+    )
+    bench.add_argument("--out", type=Path, default=Path("bench/results"), help="report folder")
+    bench.add_argument("--quiet", action="store_true", help="no progress bars")
     commands.add_parser(
         "invalidator",
         help="tail PostgreSQL's logical replication slot and evict changed keys from memcached",
@@ -171,6 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dev_cluster(args)
     if args.command == "seed":
         return _seed(settings, args)
+    if args.command == "bench":
+        return _bench(args)
     raise AssertionError(args.command)
 
 
