@@ -77,10 +77,14 @@ async def _write(
 ) -> int:
     bar.set_description(table)
     written = 0
+    indexes = await writer.drop_indexes(table)
     for chunk in _chunks(rows):
         await writer.insert(table, columns, chunk)
         written += len(chunk)
         bar.update(len(chunk))
+    bar.set_description(f"{table} (indexing)")
+    for statement in indexes:
+        await writer.execute(statement)
     await writer.commit()
     return written
 
