@@ -105,7 +105,13 @@ def _bench(args: argparse.Namespace) -> int:
     import json
 
     from gramstack.benchmark import BenchError, BenchOptions, run_bench
+    from gramstack.benchmark.load import MIX, parse_mix
 
+    try:
+        mix = parse_mix(args.mix) if args.mix else MIX
+    except ValueError as exc:
+        print(f"gramstack: bench: --mix: {exc}", file=sys.stderr)
+        return 2
     options = BenchOptions(
         url=args.url,
         serve_data_dir=args.serve,
@@ -117,6 +123,7 @@ def _bench(args: argparse.Namespace) -> int:
         user_range=args.user_range,
         workers=args.workers or 1,
         out=args.out,
+        mix=mix,
     )
     try:
         path = run_bench(options, progress=not args.quiet)
@@ -188,6 +195,10 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--workers", type=int, help="workers of the hello-world (and a --serve server)"
+    )
+    bench.add_argument(
+        "--mix",
+        help="operation weights (default feed=80,media=10,like=8,post=2; like toggles unlike)",
     )
     bench.add_argument("--out", type=Path, default=Path("bench/results"), help="report folder")
     bench.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -55,6 +55,7 @@ class BenchOptions:
     hello_url: str | None = None  # an already running hello-world server instead
     out: Path = Path("bench/results")
     random_seed: int = 1
+    mix: tuple[tuple[int, int], ...] = MIX
 
 
 class BenchError(Exception):
@@ -170,6 +171,7 @@ def run_bench(options: BenchOptions, *, progress: bool = True) -> Path:
                 tokens=tokens,
                 media_ids=media_ids,
                 random_seed=options.random_seed,
+                mix=options.mix,
             ),
             options,
             "mixed",
@@ -182,8 +184,12 @@ def run_bench(options: BenchOptions, *, progress: bool = True) -> Path:
     document: dict[str, Any] = {
         "started_at": stamp,
         "url": base_url,
-        "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()},
-        "mix_percent": {OPERATIONS[op]: share for op, share in MIX},
+        "options": {
+            k: str(v) if isinstance(v, Path) else v
+            for k, v in asdict(options).items()
+            if k != "mix"
+        },
+        "mix_weights": {OPERATIONS[op]: weight for op, weight in options.mix},
         "machine": {
             "cpus": os.cpu_count(),
             "load_average": os.getloadavg(),

@@ -37,7 +37,7 @@ _REQUEST_TIMEOUT_S = 30.0
 @dataclass(frozen=True)
 class Scenario:
     """What one load process does: ``hello`` (GET ``hello_path`` only) or
-    ``mixed`` (the :data:`MIX`, signed in with ``tokens``)."""
+    ``mixed`` (``mix``, by default :data:`MIX`, signed in with ``tokens``)."""
 
     name: str
     base_url: str
@@ -47,6 +47,7 @@ class Scenario:
     media_ids: Sequence[str] = ()
     hello_path: str = "/hello"
     random_seed: int = 1
+    mix: Sequence[tuple[int, int]] = MIX
 
 
 @dataclass
@@ -71,6 +72,21 @@ class Samples:
         self.statuses.extend(other.statuses)
 
 
+def parse_mix(text: str) -> tuple[tuple[int, int], ...]:
+    """``"feed=80,media=20"`` as ((FEED, 80), (MEDIA, 20)); ``like`` covers
+    likes and unlikes, as in :data:`MIX`."""
+    names = {"feed": FEED, "media": MEDIA, "like": LIKE, "post": POST}
+    mix = []
+    for item in text.split(","):
+        name, _, weight = item.partition("=")
+        if name.strip() not in names or not weight.strip().isdigit():
+            raise ValueError(f"not an operation=weight pair of {sorted(names)}: {item!r}")
+        mix.append((names[name.strip()], int(weight)))
+    if not any(weight for _, weight in mix):
+        raise ValueError("the mix needs a positive weight")
+    return tuple(mix)
+
+
 def upload_picture() -> bytes:
     """A small JPEG for the post operation: cheap to send, real to process."""
     from PIL import Image
@@ -92,7 +108,7 @@ class _Client:
             {"caption": "benchmark"}, "file", "bench.jpg", upload_picture()
         )
         self.liked: set[tuple[str, str]] = set()
-        ops, weights = zip(*MIX, strict=True)
+        ops, weights = zip(*scenario.mix, strict=True)
         self._ops: Sequence[int] = ops
         self._cum = list(itertools.accumulate(weights))
 
