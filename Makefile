@@ -7,7 +7,7 @@ PORT ?= 8000
 DATA_DIR ?= ./var
 WORKERS ?= 1
 
-.PHONY: run test test-deps lint clean
+.PHONY: run test test-deps lint clean bench
 
 $(BIN)/gramstack: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,15 @@ $(BIN)/gramstack: pyproject.toml
 
 run: $(BIN)/gramstack
 	$(BIN)/gramstack serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --workers $(WORKERS)
+
+# The benchmark: seeds BENCH_DIR once (gramstack seed's defaults: 10,000 users,
+# 100,000 posts), serves it with WORKERS workers, runs the mixed workload and a
+# hello-world ceiling for BENCH_SECONDS each, and writes bench/results/<time>/.
+BENCH_DIR ?= ./var/bench
+BENCH_SECONDS ?= 20
+bench: $(BIN)/gramstack
+	test -f $(BENCH_DIR)/gramstack.db || $(BIN)/gramstack seed --data-dir $(BENCH_DIR)
+	$(BIN)/gramstack bench --serve $(BENCH_DIR) --workers $(WORKERS) --seconds $(BENCH_SECONDS)
 
 lint: $(BIN)/gramstack
 	$(BIN)/ruff check gramstack tests $(wildcard bench)

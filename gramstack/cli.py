@@ -103,6 +103,10 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     import json
+    import logging
+
+    # One line per sign-in request would bury the progress bars.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
     from gramstack.benchmark import BenchError, BenchOptions, run_bench
     from gramstack.benchmark.load import MIX, parse_mix
