@@ -13,6 +13,7 @@ import asyncio
 import io
 import itertools
 import multiprocessing
+import queue
 import random
 import time
 from array import array
@@ -219,7 +220,7 @@ def run_load(
         while pending:
             try:
                 _, samples, error = results.get(timeout=0.25)
-            except Exception:  # queue.Empty: still running
+            except queue.Empty:  # still running
                 if on_progress is not None:
                     on_progress(max(0.0, time.time() - start_at), counter.value)
                 if not any(p.is_alive() for p in workers) and results.empty():
