@@ -263,6 +263,8 @@ async def seed(settings: Settings, plan: SeedPlan, *, progress: bool = True) -> 
         if await writer.scalar("SELECT count(*) FROM users"):
             raise SeedError("the database already has users; seed a fresh one")
         picture = seed_picture()
+        if progress:
+            tqdm.write(f"generating {plan.users:,} users, {plan.posts:,} posts, ...")
         g = generate(plan, now_ms=int(time.time() * 1000))
         g.image_width, g.image_height = picture.width, picture.height
         # One hash for every account: argon2 is slow on purpose, and a
