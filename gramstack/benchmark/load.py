@@ -130,15 +130,18 @@ class _Client:
         if operation == POST:
             headers = {**auth, "Content-Type": self.upload_type}
             return POST, (await http.request("POST", f"{API}/media", headers, self.upload))[0]
-        media_id = rng.choice(s.media_ids)
         if operation == MEDIA:
+            media_id = rng.choice(s.media_ids)
             return MEDIA, (await http.request("GET", f"{API}/media/{media_id}", auth))[0]
-        key = (token, media_id)
-        if key in self.liked:
-            self.liked.discard(key)
+        # Half the time take back one of this client's own likes, so likes
+        # and unlikes come in equal parts.
+        if self.liked and rng.random() < 0.5:
+            token, media_id = self.liked.pop()
+            auth = {"Authorization": f"Bearer {token}"}
             status, _ = await http.request("DELETE", f"{API}/media/{media_id}/like", auth)
             return UNLIKE, status
-        self.liked.add(key)
+        media_id = rng.choice(s.media_ids)
+        self.liked.add((token, media_id))
         return LIKE, (await http.request("PUT", f"{API}/media/{media_id}/like", auth))[0]
 
 
