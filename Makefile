@@ -9,13 +9,23 @@ WORKERS ?= 1
 
 .PHONY: run test test-deps lint clean bench
 
-$(BIN)/gramstack: pyproject.toml
+# Serving needs the package alone; the tests and linters add the dev extras
+# on top. Each stamp is remade when pyproject.toml changes.
+SERVE_STAMP := $(VENV)/.installed-serve
+DEV_STAMP := $(VENV)/.installed-dev
+
+# setup.py and the .pyx sources: pip install -e . (re)builds the compiled speedups.
+$(SERVE_STAMP): pyproject.toml setup.py $(wildcard gramstack/speedups/*.pyx gramstack/speedups/*.pxd)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): $(SERVE_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-run: $(BIN)/gramstack
+run: $(SERVE_STAMP)
 	$(BIN)/gramstack serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --workers $(WORKERS)
 
 # The benchmark: seeds BENCH_DIR once (gramstack seed's defaults: 10,000 users,
@@ -23,11 +33,11 @@ run: $(BIN)/gramstack
 # hello-world ceiling for BENCH_SECONDS each, and writes bench/results/<time>/.
 BENCH_DIR ?= ./var/bench
 BENCH_SECONDS ?= 20
-bench: $(BIN)/gramstack
+bench: $(DEV_STAMP)
 	test -f $(BENCH_DIR)/gramstack.db || $(BIN)/gramstack seed --data-dir $(BENCH_DIR)
 	$(BIN)/gramstack bench --serve $(BENCH_DIR) --workers $(WORKERS) --seconds $(BENCH_SECONDS)
 
-lint: $(BIN)/gramstack
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check gramstack tests $(wildcard bench)
 	$(BIN)/ruff format --check gramstack tests $(wildcard bench)
 	$(BIN)/mypy
@@ -50,7 +60,7 @@ test-deps:
 	@command -v memcached >/dev/null 2>&1 || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq memcached >/dev/null; }
 
-test: $(BIN)/gramstack test-deps lint
+test: $(DEV_STAMP) test-deps lint
 	$(BIN)/pytest
 
 clean:

@@ -33,6 +33,7 @@ if str(ROOT) not in sys.path:
 
 from gramstack.cache import keys  # noqa: E402
 from gramstack.cache.memcached import MemcachedLeaseCache  # noqa: E402
+from gramstack.cache.memcached_pool import MemcachedPool  # noqa: E402
 from gramstack.invalidation.daemon import InvalidationDaemon  # noqa: E402
 from gramstack.invalidation.pg_slot import LogicalSlotReader  # noqa: E402
 from gramstack.invalidation.rules import TABLES  # noqa: E402
@@ -86,7 +87,7 @@ async def _lag(dsn: str, cache: MemcachedLeaseCache, rate: int, seconds: float) 
     ids = await _seed(db)
     reader = LogicalSlotReader(dsn, "bench_lag", TABLES)
     await reader.open()
-    daemon = InvalidationDaemon(reader, [cache], log_every_s=3600)
+    daemon = InvalidationDaemon(reader, [cache], log_every_s=3600, lags_kept=int(rate * seconds))
     runner = asyncio.create_task(daemon.run())
     await asyncio.sleep(0.5)
     daemon.lags.clear()
@@ -103,7 +104,7 @@ async def _lag(dsn: str, cache: MemcachedLeaseCache, rate: int, seconds: float) 
     await pool.close()
     await db.execute("SELECT pg_drop_replication_slot('bench_lag')")
     await db.close()
-    lags = daemon.lags[:written]
+    lags = list(daemon.lags)[:written]
     return {
         "writes": written,
         "writes_per_s": round(written / elapsed, 1),
@@ -174,8 +175,10 @@ async def _stale_reads(dsn: str, cache: MemcachedLeaseCache, changes: int) -> di
     }
 
 
-async def _measure(dsn: str, address: str, rate: int, seconds: float, changes: int) -> Any:
-    cache = MemcachedLeaseCache([address])
+async def _measure(
+    dsn: str, address: tuple[str, int], rate: int, seconds: float, changes: int
+) -> Any:
+    cache = MemcachedLeaseCache(MemcachedPool([address]))
     try:
         return {
             "lag": await _lag(dsn, cache, rate, seconds),
@@ -190,7 +193,7 @@ def _run(rate: int, seconds: float, changes: int) -> dict[str, Any]:
     memcached = start_memcached()
     try:
         results: dict[str, Any] = asyncio.run(
-            _measure(cluster.database_url, memcached.address, rate, seconds, changes)
+            _measure(cluster.database_url, memcached.endpoint, rate, seconds, changes)
         )
         return results
     finally:

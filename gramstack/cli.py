@@ -14,9 +14,12 @@ from gramstack.runtime.logging import configure_logging
 
 
 def _serve(settings: Settings) -> int:
-    from gramstack.runtime.prefork import prepare_metrics_dir
+    from gramstack.runtime.prefork import prepare_data_dir, prepare_metrics_dir
 
-    prepare_metrics_dir(settings)
+    prepare_data_dir(settings)
+    settings = settings.with_metrics_dir()
+    assert settings.metrics_dir is not None
+    prepare_metrics_dir(settings.metrics_dir)
     # prometheus_client picks its multiprocess value class when first
     # imported, so this must be set before the app (and its metrics) load.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(settings.metrics_dir)
@@ -31,8 +34,10 @@ def _serve(settings: Settings) -> int:
 def _migrate(settings: Settings) -> int:
     import asyncio
 
+    from gramstack.runtime.prefork import prepare_data_dir
     from gramstack.runtime.wiring import migrate_primary
 
+    prepare_data_dir(settings)
     applied = asyncio.run(migrate_primary(settings))
     print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
     return 0
@@ -46,11 +51,22 @@ def _dev_cluster(args: argparse.Namespace) -> int:
             devcluster.down(args.dir)
             print(f"dev cluster in {args.dir} stopped")
             return 0
-        state = devcluster.up(args.dir, followers=args.followers)
+        if args.regions is not None and args.followers is not None:
+            raise devcluster.pg.DevClusterError(
+                "--regions starts one follower per region; leave out --followers"
+            )
+        regions = None if args.regions is None else devcluster.parse_regions(args.regions)
+        state = devcluster.up(
+            args.dir,
+            followers=1 if args.followers is None else args.followers,
+            regions=regions,
+        )
     except devcluster.pg.DevClusterError as exc:
         print(f"gramstack: dev-cluster: {exc}", file=sys.stderr)
         return 1
-    print(f"# dev cluster up; stop it with: gramstack dev-cluster down --dir {state.directory}")
+    shape = f"regions {','.join(state.regions)}" if state.regions else "leader and followers"
+    print(f"# dev cluster up ({shape})")
+    print(f"# stop it with: gramstack dev-cluster down --dir {state.directory}")
     for line in devcluster.export_lines(state):
         print(line)
     return 0
@@ -62,7 +78,7 @@ def _invalidator(settings: Settings) -> int:
 
     # Until the event loop takes SIGTERM over, it means a plain clean exit.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    from gramstack.invalidation.service import serve_invalidator
+    from gramstack.runtime.invalidator import serve_invalidator
 
     try:
         asyncio.run(serve_invalidator(settings))
@@ -212,10 +228,17 @@ def _build_parser() -> argparse.ArgumentParser:
     )
 
     cluster = commands.add_parser(
-        "dev-cluster", help="start or stop local PostgreSQL leader and followers"
+        "dev-cluster",
+        help="start or stop local PostgreSQL leader and followers (and, per region,"
+        " regional clusters and memcached)",
     )
     cluster.add_argument("action", choices=["up", "down"])
-    cluster.add_argument("--followers", type=int, default=1, help="followers to start (default 1)")
+    cluster.add_argument("--followers", type=int, help="followers to start (default 1)")
+    cluster.add_argument(
+        "--regions",
+        help="start the multi-region topology for these regions, e.g. us,eu,ap: per region a"
+        " follower of the global leader, a regional PostgreSQL leader and follower, a memcached",
+    )
     cluster.add_argument(
         "--dir",
         type=Path,

@@ -12,13 +12,16 @@ from starlette.responses import JSONResponse, Response
 
 from gramstack.api.auth import SESSION_COOKIE, clear_session_cookies
 from gramstack.api.tracking import ResponseTracker
+from gramstack.cache.ports import CacheUnavailable
 from gramstack.domain import errors
+from gramstack.storage.ports import BackendUnavailable
 from gramstack.types import ASGIApp, Receive, Scope, Send
 
 log = logging.getLogger("gramstack.api")
 
 # Most specific first: the first class in the error's MRO that is listed wins.
-ERROR_STATUS: dict[type[errors.DomainError], tuple[int, str]] = {
+# Backend outages come from the ports below the domain, which cannot know it.
+ERROR_STATUS: dict[type[Exception], tuple[int, str]] = {
     errors.InvalidCursor: (400, "invalid_cursor"),
     errors.InvalidRequest: (400, "invalid_request"),
     errors.Unauthorized: (401, "unauthorized"),
@@ -32,6 +35,8 @@ ERROR_STATUS: dict[type[errors.DomainError], tuple[int, str]] = {
     errors.RateLimited: (429, "rate_limited"),
     errors.Unavailable: (503, "unavailable"),
     errors.DeadlineExceeded: (504, "timeout"),
+    BackendUnavailable: (503, "unavailable"),
+    CacheUnavailable: (503, "unavailable"),
 }
 
 _HTTP_CODES = {
@@ -53,7 +58,7 @@ def error_response(
     )
 
 
-def status_for(exc: errors.DomainError) -> tuple[int, str]:
+def status_for(exc: Exception) -> tuple[int, str]:
     for cls in type(exc).__mro__:
         if cls in ERROR_STATUS:
             return ERROR_STATUS[cls]
@@ -61,9 +66,20 @@ def status_for(exc: errors.DomainError) -> tuple[int, str]:
 
 
 async def domain_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, errors.DomainError)
     status, code = status_for(exc)
+    retry_after = str(request.app.state.settings.unavailable_retry_after_s)
+    if not isinstance(exc, errors.DomainError):
+        # A backend outage: logged with its cause, answered without it.
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return error_response(
+            status,
+            code,
+            "a backend is unavailable, try again shortly",
+            {"Retry-After": retry_after},
+        )
     headers = None
+    if status == 503:
+        headers = {"Retry-After": retry_after}
     if isinstance(exc, errors.RateLimited):
         headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
     if isinstance(exc, errors.Unauthorized):

@@ -1,14 +1,13 @@
 """Prometheus metrics for HTTP traffic, and the ``/metrics`` endpoint.
 
 With several worker processes each keeps its own samples in files under
-``PROMETHEUS_MULTIPROC_DIR`` (set by ``gramstack serve`` before anything
-imports prometheus_client); the endpoint merges them, so any worker can
-answer for all.
+the ``metrics_dir`` setting (``gramstack serve`` names it to
+prometheus_client before anything imports it); the endpoint merges them,
+so any worker can answer for all.
 """
 
 from __future__ import annotations
 
-import os
 import time
 
 from prometheus_client import (
@@ -64,9 +63,10 @@ class MetricsMiddleware:
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    directory = request.app.state.settings.metrics_dir
+    if directory is not None:
         registry = CollectorRegistry()
-        prom_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        prom_multiprocess.MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]
         payload = generate_latest(registry)
     else:
         payload = generate_latest()

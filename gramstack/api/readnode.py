@@ -4,7 +4,7 @@ only (``expose_backend_header``): it lets a test prove where a read went."""
 
 from __future__ import annotations
 
-from gramstack.storage.router import read_nodes
+from gramstack.runtime.wiring import read_nodes
 from gramstack.types import ASGIApp, Message, Receive, Scope, Send
 
 HEADER = b"x-gramstack-read-node"

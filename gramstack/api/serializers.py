@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from gramstack.domain.media import STANDARD, THUMBNAIL, blob_key
@@ -16,14 +15,14 @@ from gramstack.domain.models import (
     UserRecord,
     UserView,
 )
+from gramstack.speedups.timefmt import format_timestamp
 
 T = TypeVar("T")
 JSON = dict[str, Any]
 
 
 def timestamp(ms: int) -> str:
-    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return format_timestamp(ms)
 
 
 def user_ref(user: UserRecord) -> JSON:

@@ -102,12 +102,6 @@ async def _read_reply(reader: asyncio.StreamReader) -> Reply:
     raise MetaProtocolError(line.decode("ascii", "replace").strip())
 
 
-def parse_address(address: str) -> tuple[str, int]:
-    """``"host:port"`` (or ``":port"``) as a pair."""
-    host, _, port = address.strip().rpartition(":")
-    return host or "127.0.0.1", int(port)
-
-
 class _Connection:
     __slots__ = ("reader", "writer")
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from gramstack.domain.backends import Backends
 from gramstack.domain.errors import NotFound, Unauthorized, UsernameTaken
+from gramstack.domain.hydration import user_records
 from gramstack.domain.models import UserRecord
 from gramstack.domain.validation import (
     MAX_BIO,
@@ -16,7 +17,6 @@ from gramstack.domain.validation import (
     check_password,
     normalize_username,
 )
-from gramstack.domain.views import user_records
 
 TOKEN_BYTES = 32
 
@@ -34,7 +34,7 @@ def hash_token(token: str) -> str:
 
 async def _open_session(b: Backends, user: UserRecord) -> SessionGrant:
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    await b.store.create_session(hash_token(token), user.id, b.clock_ms())
+    await b.store.accounts.create_session(hash_token(token), user.id, b.clock_ms())
     return SessionGrant(user=user, token=token)
 
 
@@ -42,21 +42,23 @@ async def sign_up(b: Backends, username: str, password: str, full_name: str) -> 
     name = normalize_username(username)
     check_password(password)
     check_length("full_name", full_name, MAX_FULL_NAME)
-    if await b.store.user_id_by_username(name) is not None:
+    if await b.store.accounts.user_id_by_username(name) is not None:
         raise UsernameTaken(name)
     password_hash = await b.passwords.hash(password)
-    user = await b.store.create_user(b.next_id(), name, password_hash, full_name, b.clock_ms())
+    user = await b.store.accounts.create_user(
+        b.next_id(), name, password_hash, full_name, b.clock_ms()
+    )
     if user is None:
         raise UsernameTaken(name)
     return await _open_session(b, user)
 
 
 async def log_in(b: Backends, username: str, password: str) -> SessionGrant:
-    found = await b.store.credentials(username.lower())
+    found = await b.store.accounts.credentials(username.lower())
     if not await b.passwords.verify(None if found is None else found[1], password):
         raise Unauthorized("wrong username or password")
     assert found is not None
-    users = await b.store.users([found[0]], viewer=found[0])
+    users = await b.store.accounts.users([found[0]], viewer=found[0])
     return await _open_session(b, users[found[0]])
 
 
@@ -64,14 +66,14 @@ async def authenticate(b: Backends, token: str) -> int:
     """The user ID a bearer token belongs to."""
     if not token or len(token) > 256:
         raise Unauthorized("invalid token")
-    user_id = await b.store.session_user(hash_token(token))
+    user_id = await b.store.accounts.session_user(hash_token(token))
     if user_id is None:
         raise Unauthorized("invalid or revoked token")
     return user_id
 
 
 async def log_out(b: Backends, token: str) -> None:
-    await b.store.revoke_session(hash_token(token), b.clock_ms())
+    await b.store.accounts.revoke_session(hash_token(token), b.clock_ms())
 
 
 async def get_me(b: Backends, viewer: int) -> UserRecord:
@@ -86,4 +88,7 @@ async def update_me(b: Backends, viewer: int, full_name: str | None, bio: str | 
         check_length("full_name", full_name, MAX_FULL_NAME)
     if bio is not None:
         check_length("bio", bio, MAX_BIO)
-    return await b.store.update_profile(viewer, full_name, bio)
+    updated = await b.store.accounts.update_profile(viewer, full_name, bio)
+    if updated is None:
+        raise NotFound("user", viewer)
+    return updated

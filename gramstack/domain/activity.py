@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from gramstack.domain.backends import Backends
+from gramstack.domain.hydration import media_records, user_records
 from gramstack.domain.models import ActivityView, Page, PageRequest
 from gramstack.domain.pagination import encode_cursor
-from gramstack.domain.views import media_records, user_records
 
 ACTIVITY = "activity"
 

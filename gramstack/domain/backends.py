@@ -14,11 +14,10 @@ from typing import BinaryIO
 from gramstack.cache.ports import LeaseCache
 from gramstack.domain.ids import IdGenerator
 from gramstack.domain.passwords import Passwords
-from gramstack.media.images import ProcessedImage
-from gramstack.media.ports import BlobStore
+from gramstack.domain.ports import PrimaryStore
+from gramstack.media.ports import BlobStore, ProcessedImage
 from gramstack.placement.ports import Placement
 from gramstack.regional.ports import RegionalStore
-from gramstack.storage.store import PrimaryStore
 
 
 def wall_clock_ms() -> int:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from gramstack.domain import jobs
 from gramstack.domain.backends import Backends
 from gramstack.domain.errors import Forbidden, NotFound, ValidationFailed
+from gramstack.domain.hydration import user_records
 from gramstack.domain.media import get_media
 from gramstack.domain.models import ActivityRecord, CommentRecord, CommentView, Page, PageRequest
 from gramstack.domain.pagination import encode_cursor
 from gramstack.domain.validation import MAX_COMMENT, check_length
-from gramstack.domain.views import user_records
-from gramstack.storage.store import NewJob
 
 COMMENTS = "comments"
 
@@ -21,19 +20,18 @@ async def add_comment(b: Backends, viewer: int, media_id: int, text: str) -> Com
         raise ValidationFailed("text", "must not be blank")
     comment = CommentRecord(b.next_id(), media_id, viewer, text, b.clock_ms())
 
-    def activity_jobs(owner: int) -> list[NewJob]:
-        if owner == viewer:
-            return []
-        activity = ActivityRecord(comment.id, "comment", viewer, media_id, comment.created_at)
-        return [jobs.inbox_add(b.next_id(), owner, activity)]
-
-    await b.store.add_comment(comment, activity_jobs)
-    authors = await b.store.users([viewer], viewer=viewer)
+    async with b.store.reactions.add_comment(comment) as (owner, tx):
+        if owner is None:
+            raise NotFound("media", media_id)
+        if owner != viewer:
+            activity = ActivityRecord(comment.id, "comment", viewer, media_id, comment.created_at)
+            tx.enqueue(jobs.inbox_add(b.next_id(), owner, activity))
+    authors = await b.store.accounts.users([viewer], viewer=viewer)
     return CommentView(comment, authors[viewer])
 
 
 async def delete_comment(b: Backends, viewer: int, comment_id: int) -> None:
-    found = await b.store.comment_with_owner(comment_id)
+    found = await b.store.reactions.comment_with_owner(comment_id)
     if found is None:
         raise NotFound("comment", comment_id)
     comment, media_owner = found
@@ -44,7 +42,7 @@ async def delete_comment(b: Backends, viewer: int, comment_id: int) -> None:
         if comment.author_id == media_owner
         else [jobs.inbox_remove(b.next_id(), media_owner, comment.id)]
     )
-    if not await b.store.delete_comment(comment_id, b.clock_ms(), removal, actor=viewer):
+    if not await b.store.reactions.delete_comment(comment_id, b.clock_ms(), removal, actor=viewer):
         raise NotFound("comment", comment_id)
     if removal and viewer == media_owner:
         # The inbox is the deleter's own: they must not see the item on their
@@ -56,7 +54,9 @@ async def list_comments(
     b: Backends, media_id: int, page: PageRequest, viewer: int | None
 ) -> Page[CommentView]:
     await get_media(b, media_id, viewer)
-    records = await b.store.comments_page(media_id, page.after, page.limit + 1, viewer=viewer)
+    records = await b.store.reactions.comments_page(
+        media_id, page.after, page.limit + 1, viewer=viewer
+    )
     more = len(records) > page.limit
     records = records[: page.limit]
     authors = await user_records(b, [c.author_id for c in records], viewer)

@@ -4,9 +4,9 @@ what was deleted since it was fanned out."""
 from __future__ import annotations
 
 from gramstack.domain.backends import Backends
+from gramstack.domain.hydration import media_views_by_id
 from gramstack.domain.models import MediaView, Page, PageRequest
 from gramstack.domain.pagination import encode_cursor
-from gramstack.domain.views import media_views_by_id
 
 FEED = "feed"
 _MAX_SCANS = 5
@@ -27,7 +27,7 @@ async def home_feed(b: Backends, viewer: int, page: PageRequest) -> Page[MediaVi
         ids = ids[:wanted]
         views = await media_views_by_id(b, ids, viewer)
         authors = {v.owner.id for v in views} - {viewer}
-        followed = await b.store.followed_among(viewer, list(authors)) if authors else set()
+        followed = await b.store.graph.followed_among(viewer, list(authors)) if authors else set()
         items.extend(v for v in views if v.owner.id == viewer or v.owner.id in followed)
         if ids:
             after = ids[-1]

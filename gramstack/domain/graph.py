@@ -5,10 +5,9 @@ from __future__ import annotations
 from gramstack.domain import jobs
 from gramstack.domain.backends import Backends
 from gramstack.domain.errors import Conflict
+from gramstack.domain.hydration import user_id_for, user_view, user_views
 from gramstack.domain.models import ActivityRecord, Page, PageRequest, UserView
 from gramstack.domain.pagination import encode_cursor
-from gramstack.domain.views import user_id_for, user_view, user_views
-from gramstack.storage.store import NewJob
 
 FOLLOWERS = "followers"
 FOLLOWING = "following"
@@ -26,13 +25,13 @@ async def follow(b: Backends, viewer: int, username: str) -> UserView:
     follow_id = b.next_id()
     now = b.clock_ms()
     activity = ActivityRecord(follow_id, "follow", viewer, None, now)
-    created = await b.store.follow(
+    created = await b.store.graph.follow(
         follow_id, viewer, target, now, [jobs.inbox_add(b.next_id(), target, activity)]
     )
     if created:
         # The follower's own timeline is theirs to read next: fill it now
         # rather than through the queue (read your own writes).
-        recent = await b.store.user_media_page(target, None, BACKFILL_POSTS, viewer=viewer)
+        recent = await b.store.media.user_media_page(target, None, BACKFILL_POSTS, viewer=viewer)
         region = await b.region_for(viewer)
         await region.add_many_to_timeline(viewer, [(m.id, m.owner_id) for m in recent])
     return await user_view(b, target, viewer)
@@ -41,10 +40,9 @@ async def follow(b: Backends, viewer: int, username: str) -> UserView:
 async def unfollow(b: Backends, viewer: int, username: str) -> UserView:
     target = await user_id_for(b, username)
 
-    def removal_jobs(follow_id: int) -> list[NewJob]:
-        return [jobs.inbox_remove(b.next_id(), target, follow_id)]
-
-    removed = await b.store.unfollow(viewer, target, b.clock_ms(), removal_jobs)
+    async with b.store.graph.unfollow(viewer, target, b.clock_ms()) as (removed, tx):
+        if removed is not None:
+            tx.enqueue(jobs.inbox_remove(b.next_id(), target, removed))
     if removed is not None:
         region = await b.region_for(viewer)
         await region.remove_author_from_timeline(viewer, target)
@@ -55,7 +53,7 @@ async def _edge_page(
     b: Backends, kind: str, username: str, page: PageRequest, viewer: int | None
 ) -> Page[UserView]:
     user_id = await user_id_for(b, username)
-    lister = b.store.followers_page if kind == FOLLOWERS else b.store.following_page
+    lister = b.store.graph.followers_page if kind == FOLLOWERS else b.store.graph.following_page
     edges = await lister(user_id, page.after, page.limit + 1, viewer=viewer)
     more = len(edges) > page.limit
     edges = edges[: page.limit]

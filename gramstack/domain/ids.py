@@ -5,7 +5,7 @@
 Sorting by ID sorts by creation time (to the millisecond), which is what
 keyset pagination and timelines rely on. Uniqueness across processes comes
 from the shard: every generator holds a lease on its own shard number (see
-``PrimaryStore.lease_id_shard``), so two processes never share the
+``IdShardLeases.lease_id_shard``), so two processes never share the
 (ms, shard) space, and the sequence makes IDs unique inside one process.
 """
 

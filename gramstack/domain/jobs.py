@@ -1,47 +1,116 @@
-"""The follow-up work a write leaves behind, as durable job descriptions.
+"""The follow-up work a write leaves behind, as durable, typed jobs.
 
-Each is enqueued in the transaction of the write that causes it and
-carried out by ``gramstack.jobs.worker``; handlers live in
-``gramstack.domain.fanout`` and must be idempotent (at-least-once delivery).
+Each job kind is one ``msgspec.Struct`` below, its payload's only
+declaration: ``queued`` encodes it for the queue and ``decode`` turns a
+claimed job back into it, side by side. Each is enqueued in the
+transaction of the write that causes it and carried out by
+``gramstack.jobs.worker``; handlers live in ``gramstack.domain.fanout`` and
+must be idempotent (at-least-once delivery).
+
+Payloads are JSON objects whose field names are the queue's wire format:
+a job enqueued by an older server must still decode, so rename nothing.
 """
 
 from __future__ import annotations
 
-from gramstack.domain.models import ActivityRecord
-from gramstack.storage.store import NewJob
+from typing import ClassVar
 
-FANOUT_MEDIA = "fanout_media"
-MEDIA_REMOVED = "media_removed"
-INBOX_ADD = "inbox_add"
-INBOX_REMOVE = "inbox_remove"
+import msgspec
+
+from gramstack.records import ActivityRecord, ActivityType, Job, NewJob
+
+
+class _Payload(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    KIND: ClassVar[str]
+
+    def queued(self, job_id: int) -> NewJob:
+        return NewJob(job_id, self.KIND, _ENCODER.encode(self).decode())
+
+
+class FanoutMedia(_Payload, frozen=True):
+    """Add a new post to its author's and every follower's timeline, one
+    batch of followers (those with IDs above ``after``) per job."""
+
+    KIND: ClassVar[str] = "fanout_media"
+    media_id: int
+    author_id: int
+    after: int = -1  # -1: first batch, which also adds it to the author's own timeline
+
+
+class MediaRemoved(_Payload, frozen=True):
+    KIND: ClassVar[str] = "media_removed"
+    media_id: int
+    owner_id: int
+
+
+class InboxAdd(_Payload, frozen=True):
+    """An activity item for ``user_id``'s inbox (its fields flattened)."""
+
+    KIND: ClassVar[str] = "inbox_add"
+    user_id: int
+    id: int
+    type: ActivityType
+    actor_id: int
+    media_id: int | None
+    created_at: int
+
+    @classmethod
+    def of(cls, user_id: int, activity: ActivityRecord) -> InboxAdd:
+        return cls(
+            user_id=user_id,
+            id=activity.id,
+            type=activity.type,
+            actor_id=activity.actor_id,
+            media_id=activity.media_id,
+            created_at=activity.created_at,
+        )
+
+    def activity(self) -> ActivityRecord:
+        return ActivityRecord(self.id, self.type, self.actor_id, self.media_id, self.created_at)
+
+
+class InboxRemove(_Payload, frozen=True):
+    KIND: ClassVar[str] = "inbox_remove"
+    user_id: int
+    id: int  # the activity's
+
+
+Payload = FanoutMedia | MediaRemoved | InboxAdd | InboxRemove
+
+KINDS: dict[str, type[Payload]] = {
+    cls.KIND: cls for cls in (FanoutMedia, MediaRemoved, InboxAdd, InboxRemove)
+}
+_ENCODER = msgspec.json.Encoder()
+_DECODERS: dict[str, msgspec.json.Decoder[Payload]] = {
+    kind: msgspec.json.Decoder(cls) for kind, cls in KINDS.items()
+}
+
+
+class UnknownJobKind(LookupError):
+    pass
+
+
+def decode(job: Job) -> Payload:
+    """The typed payload of a claimed job; raises ``msgspec.ValidationError``
+    on a payload that does not fit its kind, ``UnknownJobKind`` on a kind
+    this server does not know."""
+    decoder = _DECODERS.get(job.kind)
+    if decoder is None:
+        raise UnknownJobKind(f"no handler for job kind {job.kind!r}")
+    return decoder.decode(job.payload)
 
 
 def fanout_media(job_id: int, media_id: int, author_id: int, after_follower: int = -1) -> NewJob:
-    return NewJob(
-        job_id,
-        FANOUT_MEDIA,
-        {"media_id": media_id, "author_id": author_id, "after": after_follower},
-    )
+    return FanoutMedia(media_id, author_id, after_follower).queued(job_id)
 
 
 def media_removed(job_id: int, media_id: int, owner_id: int) -> NewJob:
-    return NewJob(job_id, MEDIA_REMOVED, {"media_id": media_id, "owner_id": owner_id})
+    return MediaRemoved(media_id, owner_id).queued(job_id)
 
 
 def inbox_add(job_id: int, user_id: int, activity: ActivityRecord) -> NewJob:
-    return NewJob(
-        job_id,
-        INBOX_ADD,
-        {
-            "user_id": user_id,
-            "id": activity.id,
-            "type": activity.type,
-            "actor_id": activity.actor_id,
-            "media_id": activity.media_id,
-            "created_at": activity.created_at,
-        },
-    )
+    return InboxAdd.of(user_id, activity).queued(job_id)
 
 
 def inbox_remove(job_id: int, user_id: int, activity_id: int) -> NewJob:
-    return NewJob(job_id, INBOX_REMOVE, {"user_id": user_id, "id": activity_id})
+    return InboxRemove(user_id, activity_id).queued(job_id)

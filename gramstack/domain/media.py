@@ -9,11 +9,12 @@ from typing import BinaryIO
 from gramstack.cache import keys
 from gramstack.domain import jobs
 from gramstack.domain.backends import Backends
-from gramstack.domain.errors import Forbidden, NotFound
+from gramstack.domain.errors import Forbidden, NotFound, TooLarge, UnsupportedMediaType
+from gramstack.domain.hydration import media_records, media_views, media_views_by_id, user_id_for
 from gramstack.domain.models import MediaRecord, MediaView, Page, PageRequest
 from gramstack.domain.pagination import encode_cursor
 from gramstack.domain.validation import MAX_CAPTION, check_length
-from gramstack.domain.views import media_records, media_views, media_views_by_id, user_id_for
+from gramstack.media.ports import ImageTooLarge, ProcessedImage, UnreadableImage
 
 USER_MEDIA = "media"
 THUMBNAIL = "thumb.jpg"
@@ -26,13 +27,22 @@ async def _first_page(b: Backends, owner: int, limit: int, viewer: int | None) -
     the owner posts or deletes), the records come by multi-get."""
 
     async def load() -> bytes | None:
-        records = await b.store.user_media_page(owner, None, FIRST_PAGE, viewer=viewer)
+        records = await b.store.media.user_media_page(owner, None, FIRST_PAGE, viewer=viewer)
         return json.dumps([m.id for m in records]).encode()
 
     cached = await b.cache.get_or_load(keys.user_media_key(owner), load, b.limits.cache_ttl_s)
     ids: list[int] = json.loads(cached or b"[]")[:limit]
     found = await media_records(b, ids, viewer)
     return [found[i] for i in ids if i in found]
+
+
+async def _processed(b: Backends, upload: BinaryIO) -> ProcessedImage:
+    try:
+        return await asyncio.to_thread(b.process_image, upload)
+    except ImageTooLarge as exc:
+        raise TooLarge(exc.message, limit=exc.limit) from exc
+    except UnreadableImage as exc:
+        raise UnsupportedMediaType(exc.message) from exc
 
 
 def blob_key(media_id: int, rendition: str) -> str:
@@ -42,7 +52,7 @@ def blob_key(media_id: int, rendition: str) -> str:
 async def post_media(b: Backends, viewer: int, upload: BinaryIO, caption: str) -> MediaView:
     check_length("caption", caption, MAX_CAPTION)
     # Decoding and resizing is CPU work; Pillow releases the GIL for most of it.
-    image = await asyncio.to_thread(b.process_image, upload)
+    image = await _processed(b, upload)
     media_id = b.next_id()
     await b.blobs.put(blob_key(media_id, THUMBNAIL), image.thumbnail)
     await b.blobs.put(blob_key(media_id, STANDARD), image.standard)
@@ -57,7 +67,7 @@ async def post_media(b: Backends, viewer: int, upload: BinaryIO, caption: str) -
         comment_count=0,
     )
     try:
-        await b.store.create_media(record, [jobs.fanout_media(b.next_id(), media_id, viewer)])
+        await b.store.media.create_media(record, [jobs.fanout_media(b.next_id(), media_id, viewer)])
     except BaseException:
         await b.blobs.delete([blob_key(media_id, THUMBNAIL), blob_key(media_id, STANDARD)])
         raise
@@ -75,14 +85,14 @@ async def get_media(b: Backends, media_id: int, viewer: int | None) -> MediaView
 
 
 async def delete_media(b: Backends, viewer: int, media_id: int) -> None:
-    found = await b.store.media([media_id], viewer=viewer)
+    found = await b.store.media.media([media_id], viewer=viewer)
     if media_id not in found:
         raise NotFound("media", media_id)
     if found[media_id].owner_id != viewer:
         raise Forbidden("only the owner can delete this media")
-    await b.store.delete_media(
-        media_id, b.clock_ms(), [jobs.media_removed(b.next_id(), media_id, viewer)], actor=viewer
-    )
+    removal = [jobs.media_removed(b.next_id(), media_id, viewer)]
+    if not await b.store.media.delete_media(media_id, b.clock_ms(), removal, actor=viewer):
+        raise NotFound("media", media_id)
     await b.blobs.delete([blob_key(media_id, THUMBNAIL), blob_key(media_id, STANDARD)])
 
 
@@ -93,7 +103,9 @@ async def user_media(
     if page.after is None and page.limit < FIRST_PAGE:
         records = await _first_page(b, owner, page.limit + 1, viewer)
     else:
-        records = await b.store.user_media_page(owner, page.after, page.limit + 1, viewer=viewer)
+        records = await b.store.media.user_media_page(
+            owner, page.after, page.limit + 1, viewer=viewer
+        )
     more = len(records) > page.limit
     records = records[: page.limit]
     cursor = encode_cursor(USER_MEDIA, records[-1].id) if more else None

@@ -1,55 +1,36 @@
-"""What the use cases pass around: records as stored, and the views the API
-serializes (a record plus what depends on who is asking)."""
+"""What the use cases pass around: records as stored (defined in
+``gramstack.records``, re-exported here), and the views the API serializes
+(a record plus what depends on who is asking)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, Literal, TypeVar
+from typing import Generic, TypeVar
+
+from gramstack.records import (
+    ActivityRecord,
+    ActivityType,
+    CommentRecord,
+    MediaRecord,
+    UserRecord,
+)
+
+__all__ = [
+    "ActivityRecord",
+    "ActivityType",
+    "ActivityView",
+    "CommentRecord",
+    "CommentView",
+    "LikeState",
+    "MediaRecord",
+    "MediaView",
+    "Page",
+    "PageRequest",
+    "UserRecord",
+    "UserView",
+]
 
 T = TypeVar("T")
-ActivityType = Literal["like", "comment", "follow"]
-
-
-@dataclass(frozen=True, slots=True)
-class UserRecord:
-    id: int
-    username: str
-    full_name: str
-    bio: str
-    created_at: int  # ms since the Unix epoch
-    follower_count: int
-    following_count: int
-    media_count: int
-
-
-@dataclass(frozen=True, slots=True)
-class MediaRecord:
-    id: int
-    owner_id: int
-    caption: str
-    width: int
-    height: int
-    created_at: int
-    like_count: int
-    comment_count: int
-
-
-@dataclass(frozen=True, slots=True)
-class CommentRecord:
-    id: int
-    media_id: int
-    author_id: int
-    text: str
-    created_at: int
-
-
-@dataclass(frozen=True, slots=True)
-class ActivityRecord:
-    id: int
-    type: ActivityType
-    actor_id: int
-    media_id: int | None
-    created_at: int
 
 
 @dataclass(frozen=True, slots=True)

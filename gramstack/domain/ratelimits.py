@@ -15,9 +15,9 @@ _IDLE_MS = 3_600_000
 async def spend(b: Backends, bucket: str, per_minute: int) -> None:
     capacity = float(max(1, per_minute))
     now = b.clock_ms()
-    wait_ms = await b.store.take_token(bucket, capacity, capacity / 60_000, now)
+    wait_ms = await b.store.buckets.take_token(bucket, capacity, capacity / 60_000, now)
     if random.random() < 0.001:
         # Housekeeping now and then, instead of a separate sweeper process.
-        await b.store.forget_idle_buckets(now - _IDLE_MS)
+        await b.store.buckets.forget_idle_buckets(now - _IDLE_MS)
     if wait_ms > 0:
         raise RateLimited(retry_after=wait_ms / 1000)

@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
 from gramstack.cache.ports import LeaseCache
 from gramstack.invalidation.rules import Change, keys_for
+from gramstack.storage.ports import OnCommit
 
 log = logging.getLogger("gramstack.invalidation")
-
-OnCommit = Callable[[Sequence[Change]], Awaitable[None]]
 
 
 def evict_after_commit(cache: LeaseCache) -> OnCommit:

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import statistics
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -40,6 +41,8 @@ SLOT_LAG = Gauge(
 BATCH_TRANSACTIONS = 500
 BATCH_WAIT_S = 0.002
 RETRY_MAX_S = 2.0
+# Lags kept for percentiles (the newest; the histogram above counts them all).
+LAGS_KEPT = 100_000
 
 
 @dataclass
@@ -48,7 +51,7 @@ class _Window:
 
     transactions: int = 0
     deletes: int = 0
-    lags: list[float] = field(default_factory=list)
+    lags: deque[float] = field(default_factory=lambda: deque(maxlen=LAGS_KEPT))
 
     def line(self, slot_lag: float | None) -> str:
         if self.lags:
@@ -71,13 +74,14 @@ class InvalidationDaemon:
         pools: Sequence[MemcachedLeaseCache],
         *,
         log_every_s: float = 60.0,
+        lags_kept: int = LAGS_KEPT,
     ) -> None:
         self._reader = reader
         self._pools = pools
         self._log_every_s = log_every_s
         self._stopping = asyncio.Event()
         self._window = _Window()
-        self.lags: list[float] = []  # every lag observed, for benchmarks
+        self.lags: deque[float] = deque(maxlen=lags_kept)  # the newest lags, oldest first
         self.slot_lag_bytes: float | None = None
 
     def stop(self) -> None:

@@ -1,7 +1,7 @@
 """The outbox: the rows each write changed, recorded in its own transaction
 and read back in commit order, so every process can evict what changed.
 
-``append`` runs inside the writing transaction (``PrimaryStore`` calls it).
+The table itself (``append``, ``OutboxReader``) is ``storage.outbox``'s.
 ``OutboxTailer`` keeps one process's in-process cache in step: a background
 poll, plus ``catch_up`` before a request's first cached read, so a user whose
 next request lands on another worker still reads their own write.
@@ -10,19 +10,31 @@ next request lands on another worker still reads their own write.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from prometheus_client import Counter, Histogram
 
 from gramstack.cache.ports import LeaseCache, Loader, ManyLoader
-from gramstack.invalidation.rules import Change, keys_for
-from gramstack.storage.ports import Connection, Database
+from gramstack.invalidation.rules import keys_for
+from gramstack.storage.outbox import Entry, OutboxReader, append, decode, encode
+
+__all__ = [
+    "Entry",
+    "EvictableCache",
+    "LocalLeaseCache",
+    "OutboxReader",
+    "OutboxSyncedCache",
+    "OutboxTailer",
+    "append",
+    "decode",
+    "encode",
+    "prune_forever",
+    "prune_quietly",
+]
 
 log = logging.getLogger("gramstack.invalidation.outbox")
 
@@ -38,62 +50,6 @@ ERRORS = Counter("gramstack_invalidation_errors_total", "Failed outbox reads", [
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def encode(changes: Sequence[Change]) -> str:
-    return json.dumps([[c.table, c.action, dict(c.row)] for c in changes])
-
-
-def decode(text: str) -> list[Change]:
-    return [Change(table, action, row) for table, action, row in json.loads(text)]
-
-
-async def append(conn: Connection, changes: Sequence[Change], now_ms: int | None = None) -> int:
-    """Record ``changes`` in the caller's transaction; returns the outbox ID.
-    Call it last in the transaction: the ID row stays locked until commit."""
-    outbox_id = await conn.fetchval(
-        "UPDATE outbox_seq SET last_id = last_id + 1 WHERE id = 1 RETURNING last_id"
-    )
-    await conn.execute(
-        "INSERT INTO outbox (id, created_at, changes) VALUES ($1, $2, $3)",
-        int(outbox_id),
-        _now_ms() if now_ms is None else now_ms,
-        encode(changes),
-    )
-    return int(outbox_id)
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    id: int
-    created_at: int  # ms since the Unix epoch
-    changes: list[Change]
-
-
-class OutboxReader:
-    """Reads on the leader (``fresh``): a follower may not have the rows yet."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    async def head(self) -> int:
-        """The newest committed outbox ID: where a reader with an empty cache starts."""
-        async with self._db.read(fresh=True) as conn:
-            value = await conn.fetchval("SELECT last_id FROM outbox_seq WHERE id = 1")
-        return int(value or 0)
-
-    async def after(self, position: int, limit: int) -> list[Entry]:
-        async with self._db.read(fresh=True) as conn:
-            rows = await conn.fetch(
-                "SELECT id, created_at, changes FROM outbox WHERE id > $1 ORDER BY id LIMIT $2",
-                position,
-                limit,
-            )
-        return [Entry(int(r["id"]), int(r["created_at"]), decode(r["changes"])) for r in rows]
-
-    async def prune(self, older_than_ms: int) -> None:
-        async with self._db.write() as conn:
-            await conn.execute("DELETE FROM outbox WHERE created_at < $1", older_than_ms)
 
 
 class EvictableCache(Protocol):

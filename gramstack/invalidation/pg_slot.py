@@ -27,6 +27,7 @@ from gramstack.invalidation.wal2json import PLUGIN_OPTIONS, Begin, Commit, RowCh
 log = logging.getLogger("gramstack.invalidation.slot")
 
 FEEDBACK_EVERY_S = 5.0
+CONNECT_TIMEOUT_S = 5
 
 
 @dataclass
@@ -51,7 +52,10 @@ class LogicalSlotReader:
 
     def _open_blocking(self) -> None:
         self._conn = psycopg2.connect(
-            self._dsn, connection_factory=psycopg2.extras.LogicalReplicationConnection
+            self._dsn,
+            connection_factory=psycopg2.extras.LogicalReplicationConnection,
+            # A hung server must cost a reconnect, not a thread parked forever.
+            connect_timeout=CONNECT_TIMEOUT_S,
         )
         self._cursor = self._conn.cursor()
         try:

@@ -11,12 +11,12 @@ keys). Keys are spelled by ``gramstack.cache.keys`` only.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from gramstack.cache import keys
+from gramstack.records import Action, Change
 
-Action = Literal["insert", "update", "delete"]
+__all__ = ["COLUMNS", "RULES", "TABLES", "Action", "Change", "ChangedRow", "keys_for"]
 
 
 class ChangedRow(Protocol):
@@ -29,18 +29,6 @@ class ChangedRow(Protocol):
     def action(self) -> str: ...
 
     def value(self, column: str) -> Any: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """A changed row as the outbox records it."""
-
-    table: str
-    action: Action
-    row: Mapping[str, int] = field(default_factory=dict)
-
-    def value(self, column: str) -> Any:
-        return self.row.get(column)
 
 
 def _ints(change: ChangedRow, *columns: str) -> list[int] | None:

@@ -1,21 +1,23 @@
 """The job worker: claims durable jobs from the primary store and runs their
-handlers. In the embedded default it runs inside every server process; it
-can also run alone (``gramstack worker``). Delivery is at least once: a job
-is deleted only after its handler returned, and a worker that dies holding
-a job lets its claim expire so another worker takes it."""
+handlers. One runs inside every server worker process (there is no separate
+worker command); claims let them share the queue. Delivery is at least once:
+a job is deleted only after its handler returned, and a worker that dies
+holding a job lets its claim expire so another worker takes it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable
 
 from prometheus_client import Counter
 
 from gramstack.domain.backends import Backends
-from gramstack.domain.fanout import Handler
-from gramstack.storage.store import Job
+from gramstack.records import Job
+
+# Carries out one claimed job (``domain.fanout.run_job``); raises to retry it.
+RunJob = Callable[[Backends, Job], Awaitable[None]]
 
 log = logging.getLogger("gramstack.jobs")
 
@@ -26,11 +28,9 @@ MAX_BACKOFF_MS = 300_000
 
 
 class JobWorker:
-    def __init__(
-        self, backends: Backends, handlers: Mapping[str, Handler], poll_interval_s: float
-    ) -> None:
+    def __init__(self, backends: Backends, run_job: RunJob, poll_interval_s: float) -> None:
         self._b = backends
-        self._handlers = handlers
+        self._run_job = run_job
         self._poll = poll_interval_s
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
@@ -45,25 +45,22 @@ class JobWorker:
 
     async def run_once(self) -> bool:
         """Run one ready job; False when there was none."""
-        job = await self._b.store.claim_job(self._b.clock_ms(), CLAIM_MS)
+        job = await self._b.store.queue.claim_job(self._b.clock_ms(), CLAIM_MS)
         if job is None:
             return False
         await self._run(job)
         return True
 
     async def _run(self, job: Job) -> None:
-        handler = self._handlers.get(job.kind)
         try:
-            if handler is None:
-                raise LookupError(f"no handler for job kind {job.kind!r}")
-            await handler(self._b, job.payload)
+            await self._run_job(self._b, job)
         except Exception as exc:
             backoff = min(MAX_BACKOFF_MS, 1000 * 2 ** min(job.attempts, 20))
             log.warning("job %s (%s) failed, attempt %s: %r", job.id, job.kind, job.attempts, exc)
-            await self._b.store.retry_job(job.id, self._b.clock_ms() + backoff, repr(exc))
+            await self._b.store.queue.retry_job(job.id, self._b.clock_ms() + backoff, repr(exc))
             JOBS_DONE.labels(job.kind, "retry").inc()
         else:
-            await self._b.store.complete_job(job.id)
+            await self._b.store.queue.complete_job(job.id)
             JOBS_DONE.labels(job.kind, "done").inc()
 
     async def run(self) -> None:

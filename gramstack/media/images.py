@@ -10,12 +10,13 @@ from __future__ import annotations
 import contextlib
 import io
 import warnings
-from dataclasses import dataclass
 from typing import BinaryIO
 
 from PIL import Image, ImageCms, ImageOps
 
-from gramstack.domain.errors import TooLarge, UnsupportedMediaType
+from gramstack.media.ports import ImageTooLarge, ProcessedImage, UnreadableImage
+
+__all__ = ["ProcessedImage", "process_image"]
 
 THUMBNAIL_SIZE = 150
 STANDARD_SIZE = 1080
@@ -32,17 +33,9 @@ _SRGB = ImageCms.createProfile("sRGB")
 _DRAFT_GAP = 2
 
 
-@dataclass(frozen=True)
-class ProcessedImage:
-    width: int  # of the standard rendition, upright
-    height: int
-    thumbnail: bytes  # JPEG, long side <= THUMBNAIL_SIZE
-    standard: bytes  # JPEG, long side <= STANDARD_SIZE, never upscaled
-
-
 def process_image(source: BinaryIO, *, max_pixels: int) -> ProcessedImage:
     # Pillow warns about quirks of untrusted files, and about sizes between its global
-    # MAX_IMAGE_PIXELS and twice that. The outcome here is an image or a domain error,
+    # MAX_IMAGE_PIXELS and twice that. The outcome here is an image or an ImageRejected,
     # and max_pixels (checked from the header below) is the limit that counts.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -67,9 +60,9 @@ def _decode(source: BinaryIO, max_pixels: int) -> tuple[Image.Image, bytes | Non
             im.draft(None, (target[0] * _DRAFT_GAP, target[1] * _DRAFT_GAP))
         im.load()
     except Image.DecompressionBombError as exc:
-        raise TooLarge("image has too many pixels", limit=max_pixels) from exc
+        raise ImageTooLarge("image has too many pixels", limit=max_pixels) from exc
     except _DECODE_ERRORS as exc:
-        raise UnsupportedMediaType("not a decodable JPEG, PNG or WebP image") from exc
+        raise UnreadableImage("not a decodable JPEG, PNG or WebP image") from exc
     icc_profile = im.info.get("icc_profile")
     _orient(im)
     return im, icc_profile if isinstance(icc_profile, bytes) and icc_profile else None
@@ -81,13 +74,13 @@ def _check_still(im: Image.Image) -> None:
     if im.format == "MPO":
         return
     if getattr(im, "is_animated", False) or getattr(im, "n_frames", 1) > 1:
-        raise UnsupportedMediaType("animated images are not supported")
+        raise UnreadableImage("animated images are not supported")
 
 
 def _check_pixels(im: Image.Image, max_pixels: int) -> None:
     width, height = im.size
     if width * height > max_pixels:
-        raise TooLarge(
+        raise ImageTooLarge(
             f"image is {width}x{height}, over the limit of {max_pixels} pixels", limit=max_pixels
         )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from gramstack.domain.models import ActivityRecord
+from gramstack.records import ActivityRecord
 
 
 class RegionalStore(Protocol):

@@ -1,23 +1,94 @@
 """The regional store over any ``Database``: one database per region, SQLite
-file in the embedded default, PostgreSQL database when scaled out."""
+file in the embedded default, PostgreSQL database when scaled out.
+
+The tables are laid out the way a wide-column store such as Cassandra would
+hold them, so the regional store could move to one without changing its
+queries: the partition is the user (every hot-path statement names exactly
+one ``user_id``), and inside a partition rows are clustered by ID, newest
+first, so a page is one contiguous range read of the primary key. The CQL
+equivalents:
+
+``timeline`` (a user's home feed: media IDs of the accounts they follow)::
+
+    CREATE TABLE timeline (
+        user_id bigint, media_id bigint, author_id bigint,
+        PRIMARY KEY ((user_id), media_id)
+    ) WITH CLUSTERING ORDER BY (media_id DESC);
+
+``inbox`` (a user's activity; ``type = 'removed'`` is a tombstone)::
+
+    CREATE TABLE inbox (
+        user_id bigint, id bigint, type text, actor_id bigint,
+        media_id bigint, created_at bigint,
+        PRIMARY KEY ((user_id), id)
+    ) WITH CLUSTERING ORDER BY (id DESC);
+
+SQLite stores the clustering order as written (``WITHOUT ROWID`` tables are
+the primary-key B-tree itself, like a partition's sorted rows); PostgreSQL
+does not take ``DESC`` in a primary key and serves ``ORDER BY ... DESC``
+by scanning the same index backwards.
+
+Secondary indexes, and what each would be in CQL:
+
+- ``timeline_by_author (user_id, author_id)``: unfollow deletes one author's
+  entries from one partition without reading the whole timeline. In CQL the
+  delete would read the partition's ``(media_id, author_id)`` pairs with a
+  filter and delete by primary key, or a second table
+  ``timeline_by_author ((user_id), author_id, media_id)`` written alongside.
+- ``inbox_by_media (user_id, media_id)``: same, for a deleted post's
+  activity in its owner's inbox.
+- ``timeline_for_media_removal (media_id + 0)``: the one cross-partition
+  statement,
+  ``remove_media_from_timelines``, which runs only when a post is deleted
+  (a rare background job, never on a request). In CQL it would be a table
+  ``timeline_by_media ((media_id), user_id)`` written alongside the fan-out;
+  the alternative, deleting ``(user_id, media_id)`` for each follower the
+  way fan-out adds it, needs the job to page through the followers (a
+  change to ``domain/fanout.py``), after which this index can be dropped.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gramstack.domain.models import ActivityRecord
+from gramstack.records import ActivityRecord
 from gramstack.storage.ports import Database
 
-_SCHEMA = [
+# {clustering}: SQLite keeps the partition's rows newest first and stores
+# the table as its primary-key B-tree; PostgreSQL takes neither in a table's
+# primary key and scans the index backwards instead.
+_TABLES = [
     "CREATE TABLE IF NOT EXISTS timeline ("
     " user_id BIGINT NOT NULL, media_id BIGINT NOT NULL, author_id BIGINT NOT NULL,"
-    " PRIMARY KEY (user_id, media_id))",
-    "CREATE INDEX IF NOT EXISTS timeline_by_media ON timeline (media_id)",
+    " PRIMARY KEY (user_id, media_id{clustering})){layout}",
     "CREATE TABLE IF NOT EXISTS inbox ("
     " user_id BIGINT NOT NULL, id BIGINT NOT NULL, type TEXT NOT NULL,"
     " actor_id BIGINT NOT NULL, media_id BIGINT, created_at BIGINT NOT NULL,"
-    " PRIMARY KEY (user_id, id))",
+    " PRIMARY KEY (user_id, id{clustering})){layout}",
 ]
+_INDEXES = [
+    "CREATE INDEX IF NOT EXISTS timeline_by_author ON timeline (user_id, author_id)",
+    "CREATE INDEX IF NOT EXISTS inbox_by_media ON inbox (user_id, media_id)",
+    # Cross-partition, for post deletion only (see the module docstring). It
+    # indexes an expression so that only that deletion can use it: a plain
+    # (media_id) index tempts the planner into answering a timeline page by
+    # walking every user's rows in media_id order, filtering on user_id.
+    "DROP INDEX IF EXISTS timeline_by_media",
+    "CREATE INDEX IF NOT EXISTS timeline_for_media_removal ON timeline ((media_id + 0))",
+]
+
+
+def schema_statements(dialect: str) -> list[str]:
+    """The DDL for ``dialect`` (``sqlite`` or ``postgres``), idempotent."""
+    sqlite = dialect == "sqlite"
+    tables = [
+        statement.format(
+            clustering=" DESC" if sqlite else "", layout=" WITHOUT ROWID" if sqlite else ""
+        )
+        for statement in _TABLES
+    ]
+    return [*tables, *_INDEXES]
+
 
 _NEWEST = (1 << 63) - 1
 _REMOVED = "removed"
@@ -30,7 +101,7 @@ class SqlRegionalStore:
 
     async def create_schema(self) -> None:
         async with self.db.write() as conn:
-            for statement in _SCHEMA:
+            for statement in schema_statements(self.db.dialect):
                 await conn.execute(statement)
 
     async def add_to_timelines(
@@ -39,6 +110,18 @@ class SqlRegionalStore:
         if not user_ids:
             return
         async with self.db.write() as conn:
+            if self.db.dialect == "postgres":
+                # One statement for the whole batch: executemany would make
+                # a round trip per follower, most of a fan-out job's time.
+                await conn.execute(
+                    "INSERT INTO timeline (user_id, media_id, author_id)"
+                    " SELECT user_id, $2, $3 FROM unnest($1::bigint[]) AS u (user_id)"
+                    " ON CONFLICT DO NOTHING",
+                    list(user_ids),
+                    media_id,
+                    author_id,
+                )
+                return
             await conn.executemany(
                 "INSERT INTO timeline (user_id, media_id, author_id) VALUES ($1, $2, $3)"
                 " ON CONFLICT DO NOTHING",
@@ -63,7 +146,7 @@ class SqlRegionalStore:
 
     async def remove_media_from_timelines(self, media_id: int) -> None:
         async with self.db.write() as conn:
-            await conn.execute("DELETE FROM timeline WHERE media_id = $1", media_id)
+            await conn.execute("DELETE FROM timeline WHERE media_id + 0 = $1", media_id)
 
     async def timeline_page(self, user_id: int, after: int | None, limit: int) -> list[int]:
         async with self.db.read(for_user=user_id) as conn:

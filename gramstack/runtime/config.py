@@ -13,13 +13,18 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 ENV_PREFIX = "GRAMSTACK_"
 
 
 class ConfigError(ValueError):
     """A setting is missing, malformed or out of range."""
+
+
+# A memcached server as (host, port).
+Address = tuple[str, int]
+CacheBackend = Literal["memory", "memcached", "none"]
 
 
 @dataclass(frozen=True)
@@ -30,14 +35,15 @@ class Settings:
     workers: int = 1
     region: str = "local"
     database_url: str = ""  # empty: SQLite in WAL mode under data_dir
-    # PostgreSQL followers as "region=dsn" pairs, comma-separated; reads go
-    # to the follower of the home region when it has caught up.
-    follower_urls: str = ""
+    # PostgreSQL followers, {region: dsn} in the order given (written
+    # "region=dsn,region=dsn"); reads go to the follower of the home region
+    # when it has caught up.
+    follower_urls: Mapping[str, str] = field(default_factory=dict)
     max_follower_lag_s: float = 5.0
     follower_poll_s: float = 0.05  # how often followers' replay positions are read
-    cache_backend: str = "memory"  # memory | memcached | none
-    memcached_servers: str = ""  # "host:port,host:port"
-    memcached_gutter_servers: str = ""
+    cache_backend: CacheBackend = "memory"
+    memcached_servers: tuple[Address, ...] = ()  # written "host:port,host:port"
+    memcached_gutter_servers: tuple[Address, ...] = ()
     cache_max_bytes: int = 64 * 1024 * 1024
     cache_ttl_s: int = 300
     # Leases (one loader per cold key); off only to measure what they save.
@@ -64,21 +70,60 @@ class Settings:
     job_poll_interval_s: float = 0.2
     log_level: str = "info"
     expose_backend_header: bool = False
+    # Prometheus multiprocess directory: each worker process writes its
+    # samples there and /metrics merges them. None: this process's own
+    # registry alone. ``gramstack serve`` uses data_dir/metrics when unset.
+    metrics_dir: Path | None = None
+    # Fault bounds (issue 12). Every PostgreSQL call ends within
+    # db_command_timeout_s (client side: connect, pool wait, each statement),
+    # below the request deadline; the server cancels a statement itself after
+    # db_statement_timeout_s, before the client gives up on the connection.
+    # A node whose heartbeat goes unanswered for db_unresponsive_after_s is
+    # hung: its calls fail at once (503) until it answers again.
+    db_command_timeout_s: float = 5.0
+    db_statement_timeout_s: float = 4.0
+    db_unresponsive_after_s: float = 2.0
+    # A backend outage answers 503 with this Retry-After.
+    unavailable_retry_after_s: int = 2
+    # Request line plus headers, bytes; past it the answer is 431.
+    max_header_bytes: int = 64 * 1024
+    # How often the invalidator reads its slot's lag (the metric's freshness).
+    invalidator_slot_lag_every_s: float = 5.0
+    # Regions (issue 13). Every region named here has its own regional store
+    # (a SQLite file under data_dir/regions embedded, or the PostgreSQL
+    # cluster of regional_urls), its own cache pool and, scaled out, its own
+    # follower of the global primary; ``region`` is this process's home.
+    # Empty: the home region alone.
+    regions: tuple[str, ...] = ()  # written "us,eu,ap"
+    regional_urls: Mapping[str, str] = field(default_factory=dict)  # region=dsn (leader)
+    regional_follower_urls: Mapping[str, str] = field(default_factory=dict)
+    # Each region's memcached pool, written "us=h:p|h:p,eu=h:p".
+    region_memcached: Mapping[str, tuple[Address, ...]] = field(default_factory=dict)
+    # One-way delay added to every call to another region's store or cache
+    # (the WAN seam), so placement's benefit is measurable on one machine.
+    wan_delay_ms: float = 0.0
+    # Akkio-style placement: how long a worker trusts a cached location, the
+    # share of reads another region must pass over the window to pull a
+    # user's data there, the fewest decayed reads before moving anyone, and
+    # how often each worker flushes its access counters.
+    placement_cache_ttl_s: float = 5.0
+    placement_threshold: float = 0.7
+    placement_window_s: float = 24 * 3600.0
+    placement_min_reads: float = 20.0
+    placement_flush_s: float = 2.0
+    # Authors with more followers than this are not fanned out on write:
+    # their recent posts are merged into followers' feeds at read time.
+    fanout_pull_threshold: int = 10_000
     extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def all_regions(self) -> tuple[str, ...]:
+        """Every region, the home region included (first when unlisted)."""
+        return self.regions if self.regions else (self.region,)
 
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "gramstack.db"
-
-    @property
-    def follower_dsns(self) -> dict[str, str]:
-        """``follower_urls`` as {region: dsn}, in the order given."""
-        pairs: dict[str, str] = {}
-        for item in self.follower_urls.split(","):
-            if item.strip():
-                region, _, dsn = item.strip().partition("=")
-                pairs[region.strip()] = dsn.strip()
-        return pairs
 
     @property
     def blob_dir(self) -> Path:
@@ -88,9 +133,12 @@ class Settings:
     def regional_dir(self) -> Path:
         return self.data_dir / "regions"
 
-    @property
-    def metrics_dir(self) -> Path:
-        return self.data_dir / "metrics"
+    def with_metrics_dir(self) -> Settings:
+        """These settings with a multiprocess metrics directory, for servers
+        that fork workers."""
+        if self.metrics_dir is not None:
+            return self
+        return dataclasses.replace(self, metrics_dir=self.data_dir / "metrics")
 
     def describe(self) -> str:
         """A one-line summary for the start/stop log lines (no secrets)."""
@@ -102,26 +150,120 @@ class Settings:
         )
 
 
-def _coerce(name: str, raw: Any, target: Any) -> Any:
-    if isinstance(target, bool):
-        if isinstance(raw, bool):
-            return raw
-        text = str(raw).strip().lower()
-        if text in {"1", "true", "yes", "on"}:
-            return True
-        if text in {"0", "false", "no", "off"}:
-            return False
-        raise ConfigError(f"{name}: expected a boolean, got {raw!r}")
-    try:
-        if isinstance(target, int):
-            return int(raw)
-        if isinstance(target, float):
-            return float(raw)
-        if isinstance(target, Path):
-            return Path(str(raw))
-    except ValueError as exc:
-        raise ConfigError(f"{name}: {exc}") from None
+def _parse_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected a boolean, got {raw!r}")
+
+
+def _items(raw: Any) -> list[str]:
+    """A comma-separated string (environment) or a list of strings (TOML)."""
+    if isinstance(raw, str):
+        return [item.strip() for item in raw.split(",") if item.strip()]
+    if isinstance(raw, list | tuple) and all(isinstance(item, str) for item in raw):
+        return [item.strip() for item in raw if item.strip()]
+    raise ValueError(f"expected a comma-separated string, got {type(raw).__name__}")
+
+
+def _parse_address(item: str) -> Address:
+    host, colon, port = item.rpartition(":")
+    # "[::1]:11211" is an IPv6 host; ":11211" is the loopback.
+    host = host.removeprefix("[").removesuffix("]") or "127.0.0.1"
+    if not colon or not port.isdigit() or not 1 <= int(port) <= 65535 or " " in host:
+        raise ValueError(f"expected host:port, got {item!r}")
+    return host, int(port)
+
+
+def _parse_addresses(raw: Any) -> tuple[Address, ...]:
+    if isinstance(raw, tuple) and all(isinstance(a, tuple) for a in raw):
+        return tuple(_parse_address(f"{host}:{port}") for host, port in raw)
+    return tuple(dict.fromkeys(_parse_address(item) for item in _items(raw)))
+
+
+def _parse_followers(raw: Any) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    if isinstance(raw, Mapping):
+        items = [(str(region), str(dsn)) for region, dsn in raw.items()]
+    else:
+        items = [(r, d) for r, _, d in (item.partition("=") for item in _items(raw))]
+    for number, (region, dsn) in enumerate(items, 1):
+        # The DSN may hold a password: name the item, never echo it.
+        if not region.strip().isidentifier() or not dsn.strip():
+            raise ValueError(f"expected region=dsn pairs separated by commas (item {number})")
+        pairs[region.strip()] = dsn.strip()
+    return pairs
+
+
+def _parse_names(raw: Any) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(_items(raw)))
+    for name in names:
+        if not name.isidentifier():
+            raise ValueError(f"expected simple names separated by commas, got {name!r}")
+    return names
+
+
+def _parse_region_pools(raw: Any) -> dict[str, tuple[Address, ...]]:
+    if isinstance(raw, Mapping):
+        items = [(str(region), pool) for region, pool in raw.items()]
+    else:
+        items = [(r, p) for r, _, p in (item.partition("=") for item in _items(raw))]
+    pools: dict[str, tuple[Address, ...]] = {}
+    for region, pool in items:
+        if not region.strip().isidentifier():
+            raise ValueError(f"expected region=host:port|host:port pairs, got {region!r}")
+        servers = pool.split("|") if isinstance(pool, str) else pool
+        pools[region.strip()] = _parse_addresses(list(servers))
+    return pools
+
+
+def _parse_literal(raw: Any, choices: tuple[str, ...]) -> str:
+    if raw not in choices:
+        raise ValueError(f"expected one of {', '.join(choices)}, got {raw!r}")
     return str(raw)
+
+
+def _parse(raw: Any, hint: Any) -> Any:
+    """``raw`` (a string from the environment, or a TOML or Python value)
+    as the field type ``hint``."""
+    if get_origin(hint) is Literal:
+        return _parse_literal(raw, get_args(hint))
+    if hint == tuple[Address, ...]:
+        return _parse_addresses(raw)
+    if hint == Mapping[str, str]:
+        return _parse_followers(raw)
+    if hint == tuple[str, ...]:
+        return _parse_names(raw)
+    if hint == Mapping[str, tuple[Address, ...]]:
+        return _parse_region_pools(raw)
+    if hint == Path | None:
+        return None if raw in ("", None) else Path(str(raw))
+    if hint is bool:
+        return _parse_bool(raw)
+    if hint in (int, float):
+        if isinstance(raw, bool):
+            raise ValueError(f"expected a number, got {raw!r}")
+        return hint(raw)
+    if hint is Path:
+        return Path(str(raw))
+    if hint is str:
+        return str(raw)
+    raise AssertionError(f"no parser for {hint!r}")
+
+
+_FIELD_TYPES = get_type_hints(Settings)
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    try:
+        return _parse(raw, _FIELD_TYPES[name])
+    except ValueError as exc:
+        # One line naming the setting and its variable, for the start-up error.
+        raise ConfigError(f"{name} ({ENV_PREFIX}{name.upper()}): {exc}") from None
 
 
 def _validate(settings: Settings) -> None:
@@ -131,10 +273,6 @@ def _validate(settings: Settings) -> None:
         (settings.request_deadline_s > 0, "request_deadline_s must be positive"),
         (settings.max_upload_bytes > 0, "max_upload_bytes must be positive"),
         (settings.max_image_pixels > 0, "max_image_pixels must be positive"),
-        (
-            settings.cache_backend in {"memory", "memcached", "none"},
-            "cache_backend must be memory, memcached or none",
-        ),
         (
             settings.cache_backend != "memcached" or bool(settings.memcached_servers),
             "cache_backend = memcached needs memcached_servers",
@@ -149,12 +287,41 @@ def _validate(settings: Settings) -> None:
         ),
         (settings.region.isidentifier(), "region must be a simple name"),
         (
-            all(r.isidentifier() and d for r, d in settings.follower_dsns.items()),
-            "follower_urls must be region=dsn pairs separated by commas",
+            settings.region in settings.all_regions,
+            "region (the home region) must be one of regions",
         ),
+        (
+            set(settings.regional_urls) <= set(settings.all_regions)
+            and set(settings.regional_follower_urls) <= set(settings.regional_urls)
+            and set(settings.region_memcached) <= set(settings.all_regions),
+            "regional_urls, regional_follower_urls and region_memcached name unknown regions",
+        ),
+        (settings.wan_delay_ms >= 0, "wan_delay_ms must not be negative"),
+        (0.5 <= settings.placement_threshold <= 1, "placement_threshold must be 0.5..1"),
+        (settings.placement_window_s > 0, "placement_window_s must be positive"),
+        (settings.placement_cache_ttl_s > 0, "placement_cache_ttl_s must be positive"),
+        (settings.fanout_pull_threshold >= 1, "fanout_pull_threshold must be at least 1"),
         (settings.max_follower_lag_s > 0, "max_follower_lag_s must be positive"),
         (settings.follower_poll_s > 0, "follower_poll_s must be positive"),
         (settings.argon2_memory_kib >= 8, "argon2_memory_kib must be >= 8"),
+        (
+            0 < settings.db_command_timeout_s < settings.request_deadline_s,
+            "db_command_timeout_s must be positive and below request_deadline_s",
+        ),
+        (
+            0 < settings.db_statement_timeout_s <= settings.db_command_timeout_s,
+            "db_statement_timeout_s must be positive and at most db_command_timeout_s",
+        ),
+        (
+            0 < settings.db_unresponsive_after_s < settings.request_deadline_s,
+            "db_unresponsive_after_s must be positive and below request_deadline_s",
+        ),
+        (settings.unavailable_retry_after_s >= 1, "unavailable_retry_after_s must be at least 1"),
+        (settings.max_header_bytes >= 1024, "max_header_bytes must be at least 1024"),
+        (
+            settings.invalidator_slot_lag_every_s > 0,
+            "invalidator_slot_lag_every_s must be positive",
+        ),
     ]
     for ok, message in checks:
         if not ok:
@@ -197,10 +364,7 @@ def load_settings(
         if raw is not None:
             values[key] = raw
 
-    coerced = {
-        key: _coerce(ENV_PREFIX + key.upper(), raw, getattr(defaults, key))
-        for key, raw in values.items()
-    }
+    coerced = {key: _coerce(key, raw) for key, raw in values.items()}
     settings = dataclasses.replace(defaults, **coerced)
     _validate(settings)
     return settings

@@ -14,20 +14,31 @@ from __future__ import annotations
 import gc
 import logging
 import shutil
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from uvicorn_worker import UvicornWorker
 
 from gramstack.runtime.config import Settings
+from gramstack.runtime.headers import bounded_head_protocol
 from gramstack.types import ASGIApp
 
 log = logging.getLogger("gramstack.server")
 
 
-def prepare_metrics_dir(settings: Settings) -> None:
-    """Empty the prometheus multiprocess directory before any worker starts."""
-    shutil.rmtree(settings.metrics_dir, ignore_errors=True)
-    settings.metrics_dir.mkdir(parents=True, exist_ok=True)
+def prepare_data_dir(settings: Settings) -> None:
+    """The data directory holds the database (password hashes, tokens) and
+    uploads: owner-only, whoever created it."""
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    settings.data_dir.chmod(0o700)
+
+
+def prepare_metrics_dir(directory: Path) -> None:
+    """Empty the prometheus multiprocess directory before any worker starts:
+    files of an earlier run's workers would be added to this run's."""
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
 
 
 class PreforkServer(BaseApplication):  # type: ignore[misc]
@@ -41,7 +52,7 @@ class PreforkServer(BaseApplication):  # type: ignore[misc]
         options: dict[str, Any] = {
             "bind": f"{settings.host}:{settings.port}",
             "workers": settings.workers,
-            "worker_class": "uvicorn_worker.UvicornWorker",
+            "worker_class": _worker_class(settings),
             "preload_app": True,
             # The hard limit behind the deadline middleware: a worker whose
             # event loop is stuck past the deadline is killed and replaced.
@@ -70,6 +81,16 @@ class PreforkServer(BaseApplication):  # type: ignore[misc]
         # by every worker; keep the collector away from them.
         gc.freeze()
         super().run()
+
+
+def _worker_class(settings: Settings) -> type[UvicornWorker]:
+    """uvicorn's worker, on HTTP/1.1 whose request heads are bounded."""
+    protocol = bounded_head_protocol(settings.max_header_bytes)
+    return type(
+        "GramstackWorker",
+        (UvicornWorker,),
+        {"CONFIG_KWARGS": {**UvicornWorker.CONFIG_KWARGS, "http": protocol}},
+    )
 
 
 def _pre_fork(server: Any, worker: Any) -> None:

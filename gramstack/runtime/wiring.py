@@ -17,11 +17,12 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from gramstack.cache.memcached import MemcachedLeaseCache
+from gramstack.cache.memcached_pool import MemcachedPool
 from gramstack.cache.memory import InProcessLeaseCache
 from gramstack.cache.null import NullLeaseCache
 from gramstack.cache.ports import LeaseCache
 from gramstack.domain.backends import Backends, Limits
-from gramstack.domain.fanout import HANDLERS
+from gramstack.domain.fanout import run_job
 from gramstack.domain.ids import MAX_SHARD, IdGenerator
 from gramstack.domain.passwords import Passwords
 from gramstack.invalidation import evict_after_commit
@@ -39,9 +40,14 @@ from gramstack.regional.ports import RegionalStore
 from gramstack.regional.sql import SqlRegionalStore
 from gramstack.runtime.config import Settings
 from gramstack.runtime.shared import SharedMaxTable
+from gramstack.runtime.write_marks import SharedWriteMarks
 from gramstack.storage.ports import Database
 from gramstack.storage.postgres import PostgresDatabase
-from gramstack.storage.router import FollowerRouter, WriteMarks
+from gramstack.storage.router import FollowerRouter
+
+# Re-exported for the API's test-mode read-node header: the API reaches the
+# router's record of which nodes served a request through the wiring only.
+from gramstack.storage.router import read_nodes as read_nodes
 from gramstack.storage.schema import migrate
 from gramstack.storage.sqlite import SqliteDatabase
 from gramstack.storage.store import PrimaryStore
@@ -55,26 +61,22 @@ def _cache(settings: Settings) -> LeaseCache:
     if settings.cache_backend == "none":
         return NullLeaseCache()
     if settings.cache_backend == "memcached":
-        return memcached_pool(settings)
+        return memcached_lease_cache(settings)
     return InProcessLeaseCache(
         settings.cache_max_bytes, lease_s=settings.cache_lease_s, leases=settings.cache_leases
     )
 
 
-def memcached_pool(settings: Settings) -> MemcachedLeaseCache:
-    """The memcached pool the settings name; the server and the invalidator
-    must agree on it (same ring, same lease time), so both build it here."""
-    return MemcachedLeaseCache(
-        _addresses(settings.memcached_servers),
-        _addresses(settings.memcached_gutter_servers),
-        lease_s=settings.cache_lease_s,
-        leases=settings.cache_leases,
+def memcached_lease_cache(settings: Settings) -> MemcachedLeaseCache:
+    """The memcached lease cache over the servers the settings name; the
+    server and the invalidator must agree on it (same ring, same lease
+    time), so both build it here."""
+    pool = MemcachedPool(
+        settings.memcached_servers,
+        settings.memcached_gutter_servers,
         timeout_s=settings.memcached_timeout_s,
     )
-
-
-def _addresses(setting: str) -> list[str]:
-    return [a.strip() for a in setting.split(",") if a.strip()]
+    return MemcachedLeaseCache(pool, lease_s=settings.cache_lease_s, leases=settings.cache_leases)
 
 
 async def _keep_cache_current(
@@ -107,17 +109,34 @@ async def _keep_cache_current(
     return cache, task, None
 
 
-async def _open_primary(settings: Settings, cache: LeaseCache | None = None) -> Database:
+def _postgres(
+    settings: Settings, dsn: str, name: str, *, bounded: bool, **pool: int
+) -> PostgresDatabase:
+    return PostgresDatabase(
+        dsn,
+        name=name,
+        command_timeout_s=settings.db_command_timeout_s if bounded else None,
+        statement_timeout_s=settings.db_statement_timeout_s if bounded else None,
+        unresponsive_after_s=settings.db_unresponsive_after_s if bounded else None,
+        **pool,
+    )
+
+
+async def _open_primary(
+    settings: Settings, cache: LeaseCache | None = None, *, bounded: bool = True
+) -> Database:
     """SQLite by default; PostgreSQL when ``database_url`` is set, behind a
     FollowerRouter when there are followers (and a cache for the write
-    positions; migrations go to the leader alone)."""
+    positions; migrations go to the leader alone). ``bounded``: every call
+    within the settings' timeouts (serving), or as long as it takes
+    (``gramstack migrate``)."""
     if not settings.database_url:
         primary = SqliteDatabase(settings.sqlite_path)
         await primary.open()
         return primary
-    leader = PostgresDatabase(settings.database_url)
+    leader = _postgres(settings, settings.database_url, "leader", bounded=bounded)
     await leader.open()
-    followers = settings.follower_dsns
+    followers = settings.follower_urls
     if not followers or cache is None:
         return leader
     try:
@@ -127,9 +146,12 @@ async def _open_primary(settings: Settings, cache: LeaseCache | None = None) -> 
         router = FollowerRouter(
             leader,
             # min_size 0: a follower that is down must not stop the start.
-            {region: PostgresDatabase(dsn, min_size=0) for region, dsn in followers.items()},
+            {
+                region: _postgres(settings, dsn, f"follower:{region}", bounded=bounded, min_size=0)
+                for region, dsn in followers.items()
+            },
             home_region=settings.region,
-            marks=WriteMarks(table, cache, ttl_s=int(settings.max_follower_lag_s * 2) + 5),
+            marks=SharedWriteMarks(table, cache, ttl_s=int(settings.max_follower_lag_s * 2) + 5),
             max_lag_s=settings.max_follower_lag_s,
             refresh_s=settings.follower_poll_s,
         )
@@ -151,14 +173,13 @@ async def _open_regions(settings: Settings) -> dict[str, RegionalStore]:
 @dataclass
 class Running:
     backends: Backends
-    worker: JobWorker
 
 
 async def _keep_shard_lease(b: Backends, shard: int, owner: str) -> None:
     while True:
         await asyncio.sleep(SHARD_LEASE_MS / 3000)
         try:
-            held = await b.store.renew_id_shard(shard, owner, b.clock_ms(), SHARD_LEASE_MS)
+            held = await b.store.leases.renew_id_shard(shard, owner, b.clock_ms(), SHARD_LEASE_MS)
         except Exception:
             log.exception("could not renew ID shard %s", shard)
             continue
@@ -170,7 +191,7 @@ async def _keep_shard_lease(b: Backends, shard: int, owner: str) -> None:
 
 
 async def migrate_primary(settings: Settings) -> list[str]:
-    primary = await _open_primary(settings)
+    primary = await _open_primary(settings, bounded=False)
     try:
         return await migrate(primary)
     finally:
@@ -178,7 +199,7 @@ async def migrate_primary(settings: Settings) -> list[str]:
 
 
 @contextlib.asynccontextmanager
-async def open_backends(settings: Settings, *, run_jobs: bool = True) -> AsyncIterator[Running]:
+async def open_backends(settings: Settings) -> AsyncIterator[Running]:
     """Open every backend for this process, and close them all on exit."""
     cache = _cache(settings)
     primary = await _open_primary(settings, cache)
@@ -206,30 +227,27 @@ async def open_backends(settings: Settings, *, run_jobs: bool = True) -> AsyncIt
         ),
     )
     owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-    shard = await backends.store.lease_id_shard(
+    shard = await backends.store.leases.lease_id_shard(
         owner, backends.clock_ms(), SHARD_LEASE_MS, MAX_SHARD + 1
     )
     backends.ids = IdGenerator(shard)
-    worker = JobWorker(backends, HANDLERS, settings.job_poll_interval_s)
+    worker = JobWorker(backends, run_job, settings.job_poll_interval_s)
     lease_task = asyncio.create_task(_keep_shard_lease(backends, shard, owner))
-    worker_task = asyncio.create_task(worker.run()) if run_jobs else None
+    worker_task = asyncio.create_task(worker.run())
     log.info("backends open: %s id_shard=%s", settings.describe(), shard)
     try:
-        yield Running(backends, worker)
+        yield Running(backends)
     finally:
         lease_task.cancel()
         cache_task.cancel()
         worker.stop()
-        if worker_task is not None:
-            # Let a running job finish; it is safe to cut off, just slower.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(worker_task), 5)
-            worker_task.cancel()
-        await asyncio.gather(
-            lease_task, cache_task, *([worker_task] if worker_task else []), return_exceptions=True
-        )
+        # Let a running job finish; it is safe to cut off, just slower.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(worker_task), 5)
+        worker_task.cancel()
+        await asyncio.gather(lease_task, cache_task, worker_task, return_exceptions=True)
         with contextlib.suppress(Exception):
-            await backends.store.release_id_shard(shard, owner)
+            await backends.store.leases.release_id_shard(shard, owner)
         await backends.cache.close()
         for region in regions.values():
             await region.close()

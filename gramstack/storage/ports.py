@@ -4,16 +4,33 @@ SQL is written once, in PostgreSQL's ``$1`` placeholder style, against this
 small surface; the SQLite adapter rewrites placeholders, the PostgreSQL
 adapter passes them through. Reads and writes are asked for separately so a
 router can send reads to a follower and writes to the leader.
+
+What storage needs from above (where each user's last write sits, what to
+do after a commit) is declared here too and passed in by
+``runtime/wiring.py``: storage imports nothing above it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, Protocol
 
+from gramstack.records import Change
+
 Row = Mapping[str, Any]
 Dialect = Literal["sqlite", "postgres"]
+
+
+class BackendUnavailable(ConnectionError):
+    """A database node did not answer in time or is gone; the call's outcome
+    is unknown (a commit may or may not have landed) and retrying later may
+    succeed. ``backend`` names the node for logs, never for clients."""
+
+    def __init__(self, backend: str, reason: str) -> None:
+        super().__init__(f"{backend} is unavailable: {reason}")
+        self.backend = backend
+        self.reason = reason
 
 
 class Connection(Protocol):
@@ -53,3 +70,23 @@ class Database(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+# Told the rows a write changed, right after its commit (the writer's own
+# cache evictions).
+OnCommit = Callable[[Sequence[Change]], Awaitable[None]]
+
+
+class WriteMarks(Protocol):
+    """Where each user's last write sits in the leader's WAL, shared by
+    every process that may serve that user's next read (the follower
+    router's read-your-writes)."""
+
+    async def remember(self, user_id: int, lsn: int) -> None: ...
+
+    async def position(self, user_id: int) -> int:
+        """The user's last write position; when unknown, one no follower
+        reaches (the leader is always safe)."""
+        ...
+
+    def close(self) -> None: ...

@@ -2,9 +2,9 @@
 user's own writes visible to that user on their next read.
 
 Read-your-writes works the way GitLab's load balancer does it: after a
-write for user U the leader's WAL insert position is remembered for U (in
-a table shared by this server's worker processes, and in the lease cache
-for other servers); a read for U goes to a follower only if that
+write for user U the leader's WAL insert position is remembered for U
+(``WriteMarks``, given by the wiring: a table shared by this server's worker
+processes, and the lease cache for other servers); a read for U goes to a follower only if that
 follower's replay position, polled every ``refresh_s``, is at or past it.
 Polled positions only ever understate the truth, so a stale poll can send
 a read to the leader needlessly but never to a follower that is behind.
@@ -31,10 +31,7 @@ from typing import Any
 import asyncpg
 from prometheus_client import Counter, Gauge
 
-from gramstack.cache import keys
-from gramstack.cache.ports import LeaseCache
-from gramstack.runtime.shared import SharedMaxTable
-from gramstack.storage.ports import Connection, Dialect, Row
+from gramstack.storage.ports import BackendUnavailable, Connection, Dialect, Row, WriteMarks
 from gramstack.storage.postgres import PostgresDatabase
 
 log = logging.getLogger("gramstack.storage.router")
@@ -68,6 +65,7 @@ read_nodes: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
 # Errors after which a follower is presumed gone (or going): the statement
 # moves to the leader and the follower is skipped until a poll finds it.
 _NODE_ERRORS: tuple[type[BaseException], ...] = (
+    BackendUnavailable,
     OSError,
     TimeoutError,
     asyncpg.PostgresConnectionError,
@@ -85,40 +83,6 @@ def _note_node(node: str, reason: str) -> None:
     nodes = read_nodes.get()
     if nodes is not None and reason != "fresh" and node not in nodes:
         nodes.append(node)
-
-
-class WriteMarks:
-    """Where each user's last write sits in the WAL: the local shared table
-    for this server's workers, and the lease cache (``ttl_s``) for other
-    servers when the cache is shared."""
-
-    def __init__(self, table: SharedMaxTable | None, cache: LeaseCache, ttl_s: int) -> None:
-        self._table = table
-        self._cache = cache
-        self._ttl_s = ttl_s
-
-    async def remember(self, user_id: int, lsn: int) -> None:
-        if self._table is not None:
-            self._table.raise_to(user_id, lsn)
-        try:
-            await self._cache.set(keys.write_lsn_key(user_id), str(lsn).encode(), self._ttl_s)
-        except Exception:
-            log.warning("could not store the write position of user %s", user_id, exc_info=True)
-
-    async def position(self, user_id: int) -> int:
-        local = self._table.get(user_id) if self._table is not None else 0
-        try:
-            cached = await self._cache.get(keys.write_lsn_key(user_id))
-        except Exception:
-            # Cannot tell: the leader is always safe.
-            log.warning("could not read the write position of user %s", user_id, exc_info=True)
-            return 1 << 62
-        return max(local, int(cached) if cached else 0)
-
-    def close(self) -> None:
-        if self._table is not None:
-            self._table.close()
-            self._table = None
 
 
 @dataclass
@@ -186,15 +150,19 @@ class FollowerRouter:
                 log.exception("follower poll failed")
 
     async def poll(self) -> None:
-        """Refresh every follower's replay position and lag once."""
+        """Refresh every follower's replay position and lag once. The leader
+        is asked alongside, not first: a hung leader must not stop the
+        followers' health from being known (reads go on from them)."""
+        await asyncio.gather(self._sample_leader(), *(self._probe(f) for f in self._followers))
+
+    async def _sample_leader(self) -> None:
         try:
             lsn = await asyncio.wait_for(self.leader.flush_lsn(), 1.0)
         except Exception:
-            lsn = None  # the leader's own health is ping()'s business
+            return  # the leader's own health is ping()'s business
         now = self._clock()
-        if lsn is not None and (not self._leader_history or self._leader_history[-1][1] != lsn):
+        if not self._leader_history or self._leader_history[-1][1] != lsn:
             self._leader_history.append((now, lsn))
-        await asyncio.gather(*(self._probe(f) for f in self._followers))
 
     async def _probe(self, follower: _Follower) -> None:
         """Read the follower's replay position; concurrent callers share one query."""

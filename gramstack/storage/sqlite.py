@@ -9,6 +9,7 @@ alongside the writer.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -18,9 +19,28 @@ from typing import Any
 
 import aiosqlite
 
-from gramstack.storage.ports import Dialect, Row
+from gramstack.storage.ports import BackendUnavailable, Dialect, Row
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
+
+# SQLite's ways of saying the file cannot be used now (held by a writer past
+# busy_timeout, the disk failing or full), as opposed to a bad statement.
+_UNAVAILABLE = ("database is locked", "disk i/o error", "unable to open", "disk is full")
+
+
+def _unavailable(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return any(reason in text for reason in _UNAVAILABLE)
+
+
+@asynccontextmanager
+async def _as_unavailable(node: str) -> AsyncIterator[None]:
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if _unavailable(exc):
+            raise BackendUnavailable(node, str(exc)) from exc
+        raise
 
 
 def _sqlite_sql(sql: str) -> str:
@@ -28,16 +48,23 @@ def _sqlite_sql(sql: str) -> str:
 
 
 class SqliteConnection:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, node: str = "sqlite") -> None:
         self._conn = conn
+        self._node = node
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        async with self._conn.execute(_sqlite_sql(sql), args) as cursor:
+        async with (
+            _as_unavailable(self._node),
+            self._conn.execute(_sqlite_sql(sql), args) as cursor,
+        ):
             rows = await cursor.fetchall()
         return [dict(row) for row in rows]
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        async with self._conn.execute(_sqlite_sql(sql), args) as cursor:
+        async with (
+            _as_unavailable(self._node),
+            self._conn.execute(_sqlite_sql(sql), args) as cursor,
+        ):
             row = await cursor.fetchone()
         return None if row is None else dict(row)
 
@@ -46,10 +73,12 @@ class SqliteConnection:
         return None if row is None else next(iter(row.values()))
 
     async def execute(self, sql: str, *args: Any) -> None:
-        await self._conn.execute(_sqlite_sql(sql), args)
+        async with _as_unavailable(self._node):
+            await self._conn.execute(_sqlite_sql(sql), args)
 
     async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
-        await self._conn.executemany(_sqlite_sql(sql), args)
+        async with _as_unavailable(self._node):
+            await self._conn.executemany(_sqlite_sql(sql), args)
 
 
 async def _open(path: Path) -> aiosqlite.Connection:
@@ -66,6 +95,7 @@ class SqliteDatabase:
 
     def __init__(self, path: Path, readers: int = 4) -> None:
         self.path = path
+        self.name = f"sqlite:{path.name}"
         self._reader_count = readers
         self._writer: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
@@ -73,7 +103,11 @@ class SqliteDatabase:
         self._all: list[aiosqlite.Connection] = []
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # The file holds password hashes: owner-only, and SQLite gives its
+        # -wal and -shm files the database file's mode.
+        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+        os.chmod(self.path, 0o600)
         self._writer = await _open(self.path)
         self._all.append(self._writer)
         for _ in range(self._reader_count):
@@ -88,7 +122,7 @@ class SqliteDatabase:
         # One file: every reader sees the latest commit, so ``fresh`` is free.
         conn = await self._readers.get()
         try:
-            yield SqliteConnection(conn)
+            yield SqliteConnection(conn, self.name)
         finally:
             self._readers.put_nowait(conn)
 
@@ -97,14 +131,16 @@ class SqliteDatabase:
         if self._writer is None:
             raise RuntimeError("database is not open")
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            async with _as_unavailable(self.name):
+                await self._writer.execute("BEGIN IMMEDIATE")
             try:
-                yield SqliteConnection(self._writer)
+                yield SqliteConnection(self._writer, self.name)
             except BaseException:
                 await self._writer.execute("ROLLBACK")
                 raise
             else:
-                await self._writer.execute("COMMIT")
+                async with _as_unavailable(self.name):
+                    await self._writer.execute("COMMIT")
 
     async def ping(self) -> None:
         async with self.read() as conn:

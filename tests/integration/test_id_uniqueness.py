@@ -20,7 +20,7 @@ def _mint(path: str, owner: str, out: multiprocessing.Queue[list[int]]) -> None:
         db = SqliteDatabase(Path(path), readers=1)
         await db.open()
         store = PrimaryStore(db)
-        shard = await store.lease_id_shard(owner, 0, 10**12, MAX_SHARD + 1)
+        shard = await store.leases.lease_id_shard(owner, 0, 10**12, MAX_SHARD + 1)
         gen = IdGenerator(shard)
         ids = [gen.next_id() for _ in range(PER_PROCESS)]
         await db.close()
@@ -58,13 +58,13 @@ async def test_a_live_lease_is_not_handed_out_twice_but_an_expired_one_is(
     await db.open()
     await migrate(db)
     store = PrimaryStore(db)
-    first = await store.lease_id_shard("a", now=1000, ttl_ms=500, shards=8)
-    second = await store.lease_id_shard("b", now=1100, ttl_ms=500, shards=8)
+    first = await store.leases.lease_id_shard("a", now=1000, ttl_ms=500, shards=8)
+    second = await store.leases.lease_id_shard("b", now=1100, ttl_ms=500, shards=8)
     assert first != second
-    assert await store.renew_id_shard(first, "a", now=1200, ttl_ms=500)
-    assert not await store.renew_id_shard(first, "b", now=1200, ttl_ms=500)
+    assert await store.leases.renew_id_shard(first, "a", now=1200, ttl_ms=500)
+    assert not await store.leases.renew_id_shard(first, "b", now=1200, ttl_ms=500)
     # "a" stops renewing; after expiry its shard may go to "c".
-    third = await store.lease_id_shard("c", now=5000, ttl_ms=500, shards=8)
+    third = await store.leases.lease_id_shard("c", now=5000, ttl_ms=500, shards=8)
     assert third == first
-    assert not await store.renew_id_shard(first, "a", now=5100, ttl_ms=500)
+    assert not await store.leases.renew_id_shard(first, "a", now=5100, ttl_ms=500)
     await db.close()

@@ -27,7 +27,13 @@ class MemcachedProcess:
 
     @property
     def address(self) -> str:
+        """As the ``memcached_servers`` setting is written."""
         return f"{HOST}:{self.port}"
+
+    @property
+    def endpoint(self) -> tuple[str, int]:
+        """As ``MemcachedPool`` takes it."""
+        return HOST, self.port
 
     @property
     def pid(self) -> int:
@@ -57,9 +63,17 @@ def _answers(port: int) -> bool:
 
 
 def start_memcached(
-    port: int | None = None, memory_mb: int = 64, extra: Sequence[str] = ()
+    port: int | None = None,
+    memory_mb: int = 64,
+    extra: Sequence[str] = (),
+    *,
+    detach: bool = False,
 ) -> MemcachedProcess:
-    """Start one memcached on loopback and wait until it answers ``mn``."""
+    """Start one memcached on loopback and wait until it answers ``mn``.
+
+    ``detach``: in a session of its own, so it outlives the command that
+    started it and the terminal it ran in (the dev cluster's caches).
+    """
     binary = memcached_binary()
     if binary is None:
         raise MemcachedMissing("memcached is not installed (apt-get install memcached)")
@@ -69,7 +83,11 @@ def start_memcached(
         if os.geteuid() == 0:
             args += ["-u", "root"]
         process = subprocess.Popen(
-            [*args, *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [*args, *extra],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=detach,
         )
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and process.poll() is None:
@@ -95,6 +113,36 @@ def stop_memcached(server: MemcachedProcess, *, hard: bool = False) -> None:
         except subprocess.TimeoutExpired:
             server.process.kill()
             server.process.wait()
+
+
+def running_memcached(pid: int, port: int) -> bool:
+    """Whether ``pid`` is (still) the memcached serving ``port``: a pid saved
+    in a file may since have been reused by another process."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
+            if stat.read().rpartition(")")[2].split()[0] == "Z":
+                return False  # exited, not yet reaped by its parent
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            argv = cmdline.read().split(b"\0")
+    except OSError:
+        return False
+    return os.path.basename(argv[0]) == b"memcached" and str(port).encode() in argv
+
+
+def stop_memcached_pid(pid: int, port: int, timeout_s: float = 5.0) -> None:
+    """Stop a memcached that some earlier process started (the dev cluster's)."""
+    for sig, wait_s in ((signal.SIGTERM, 0.3), (signal.SIGKILL, timeout_s)):
+        if not running_memcached(pid, port):
+            return
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline and running_memcached(pid, port):
+            time.sleep(0.02)
+    if running_memcached(pid, port):
+        raise RuntimeError(f"memcached {pid} on port {port} did not stop")
 
 
 def start_pool(count: int, memory_mb: int = 64) -> list[MemcachedProcess]:

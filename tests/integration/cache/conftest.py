@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from gramstack.cache.memcached import MemcachedLeaseCache
+from gramstack.cache.memcached_pool import MemcachedPool
 from gramstack.cache.memory import InProcessLeaseCache
 from gramstack.cache.ports import LeaseCache
 from gramstack.domain.backends import Backends
@@ -132,7 +133,7 @@ async def database(database_url: str, tmp_path: Path) -> AsyncIterator[Database]
 
 def make_cache(kind: str, servers: Sequence[MemcachedProcess], **options: Any) -> LeaseCache:
     if kind == "memcached":
-        return MemcachedLeaseCache([s.address for s in servers], **options)
+        return MemcachedLeaseCache(MemcachedPool([s.endpoint for s in servers]), **options)
     return InProcessLeaseCache(1 << 24, **options)
 
 
@@ -153,14 +154,14 @@ async def make_backends(db: Database, cache: LeaseCache, *, synced: bool = True)
         process_image=None,  # type: ignore[arg-type]
         passwords=None,  # type: ignore[arg-type]
     )
-    shard = await store.lease_id_shard(f"test-{id(b)}", b.clock_ms(), 600_000, MAX_SHARD + 1)
+    shard = await store.leases.lease_id_shard(f"test-{id(b)}", b.clock_ms(), 600_000, MAX_SHARD + 1)
     b.ids = IdGenerator(shard)
     return b
 
 
 async def seed_user(b: Backends, name: str) -> int:
     user_id = b.next_id()
-    created = await b.store.create_user(user_id, f"{name}{user_id}", "x", "", b.clock_ms())
+    created = await b.store.accounts.create_user(user_id, f"{name}{user_id}", "x", "", b.clock_ms())
     assert created is not None
     return user_id
 
@@ -168,5 +169,5 @@ async def seed_user(b: Backends, name: str) -> int:
 async def seed_media(b: Backends, owner: int) -> int:
     media_id = b.next_id()
     record = MediaRecord(media_id, owner, "c", 10, 10, b.clock_ms(), 0, 0)
-    await b.store.create_media(record, [])
+    await b.store.media.create_media(record, [])
     return media_id

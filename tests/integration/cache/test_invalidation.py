@@ -12,9 +12,10 @@ import pytest
 from gramstack.cache import keys
 from gramstack.domain.backends import Backends
 from gramstack.domain.errors import NotFound
+from gramstack.domain.hydration import user_view
+from gramstack.domain.likes import like
 from gramstack.domain.media import get_media
 from gramstack.domain.models import PageRequest
-from gramstack.domain.views import user_view
 from gramstack.invalidation.outbox import OutboxReader, OutboxSyncedCache
 from gramstack.runtime.devcluster.memcached import MemcachedProcess
 from gramstack.storage.ports import Database
@@ -46,10 +47,12 @@ async def test_a_write_through_one_worker_is_read_through_the_other_at_once(
     media = await seed_media(a, owner)
     view = await _in_new_request(get_media(b, media, fan))
     assert (view.media.like_count, view.liked_by_me) == (0, False)
-    await a.store.like(a.next_id(), media, fan, a.clock_ms(), lambda _: [])
+    async with a.store.reactions.like(a.next_id(), media, fan, a.clock_ms()):
+        pass
     view = await _in_new_request(get_media(b, media, fan))
     assert (view.media.like_count, view.liked_by_me) == (1, True)
-    await a.store.unlike(media, fan, a.clock_ms(), lambda *_: [])
+    async with a.store.reactions.unlike(media, fan, a.clock_ms()):
+        pass
     view = await _in_new_request(get_media(b, media, fan))
     assert (view.media.like_count, view.liked_by_me) == (0, False)
 
@@ -60,7 +63,7 @@ async def test_every_kind_of_write_evicts_what_it_changed(database: Database) ->
 
     a, b = await _two_workers(database)
     ana, bo = await seed_user(a, "ana"), await seed_user(a, "bo")
-    ana_name = (await a.store.users([ana]))[ana].username
+    ana_name = (await a.store.accounts.users([ana]))[ana].username
     first = await seed_media(a, ana)
     page = PageRequest(limit=20, after=None)
 
@@ -78,20 +81,22 @@ async def test_every_kind_of_write_evicts_what_it_changed(database: Database) ->
         )
 
     assert await state() == (0, 1, "", False, 0, [first])
-    await a.store.follow(a.next_id(), bo, ana, a.clock_ms(), [])
+    await a.store.graph.follow(a.next_id(), bo, ana, a.clock_ms(), [])
     assert await state() == (1, 1, "", True, 0, [first])
-    await a.store.update_profile(ana, None, "hello")
+    await a.store.accounts.update_profile(ana, None, "hello")
     assert await state() == (1, 1, "hello", True, 0, [first])
     comment = CommentRecord(a.next_id(), first, bo, "nice", a.clock_ms())
-    await a.store.add_comment(comment, lambda _: [])
+    async with a.store.reactions.add_comment(comment):
+        pass
     assert await state() == (1, 1, "hello", True, 1, [first])
-    await a.store.delete_comment(comment.id, a.clock_ms(), [])
+    await a.store.reactions.delete_comment(comment.id, a.clock_ms(), [])
     assert await state() == (1, 1, "hello", True, 0, [first])
     second = await seed_media(a, ana)
     assert await state() == (1, 2, "hello", True, 0, [second, first])
-    await a.store.delete_media(second, a.clock_ms(), [])
+    await a.store.media.delete_media(second, a.clock_ms(), [])
     assert await state() == (1, 1, "hello", True, 0, [first])
-    await a.store.unfollow(bo, ana, a.clock_ms(), lambda _: [])
+    async with a.store.graph.unfollow(bo, ana, a.clock_ms()):
+        pass
     assert await state() == (0, 1, "hello", False, 0, [first])
 
 
@@ -104,7 +109,8 @@ async def test_the_background_poll_evicts_without_any_read(database: Database) -
     assert await b.cache.inner.get(keys.media_key(media)) is not None
     poll = asyncio.create_task(b.cache._tailer.run())
     try:
-        await a.store.like(a.next_id(), media, owner, a.clock_ms(), lambda _: [])
+        async with a.store.reactions.like(a.next_id(), media, owner, a.clock_ms()):
+            pass
         for _ in range(100):
             if await b.cache.inner.get(keys.media_key(media)) is None:
                 break
@@ -119,9 +125,10 @@ async def test_a_reader_that_lost_its_place_forgets_everything(database: Databas
     owner = await seed_user(a, "owner")
     media = await seed_media(a, owner)
     await _in_new_request(get_media(b, media, None))
-    await a.store.update_profile(owner, "x", None)
+    await a.store.accounts.update_profile(owner, "x", None)
     await OutboxReader(database).prune(a.clock_ms() + 1000)  # rows b never saw
-    await a.store.like(a.next_id(), media, owner, a.clock_ms(), lambda _: [])
+    async with a.store.reactions.like(a.next_id(), media, owner, a.clock_ms()):
+        pass
     view = await _in_new_request(get_media(b, media, None))
     assert view.media.like_count == 1
     assert view.owner.full_name == "x"
@@ -134,8 +141,8 @@ async def test_outbox_rows_commit_with_their_write_and_in_order(database: Databa
     owner = await seed_user(a, "owner")
     media = await seed_media(a, owner)
     with pytest.raises(NotFound):  # rolled back, and so is its outbox row
-        await a.store.like(a.next_id(), media + 1, owner, a.clock_ms(), lambda _: [])
-    await asyncio.gather(*(a.store.update_profile(owner, None, str(i)) for i in range(20)))
+        await like(a, owner, media + 1)
+    await asyncio.gather(*(a.store.accounts.update_profile(owner, None, str(i)) for i in range(20)))
     entries = await reader.after(start, 1000)
     ids = [e.id for e in entries]
     assert ids == list(range(start + 1, start + 1 + len(ids)))  # no gaps, no doubles
@@ -150,7 +157,8 @@ async def test_memcached_is_shared_so_the_writers_delete_reaches_every_worker(
     owner, fan = await seed_user(a, "owner"), await seed_user(a, "fan")
     media = await seed_media(a, owner)
     assert (await get_media(b, media, fan)).media.like_count == 0
-    await a.store.like(a.next_id(), media, fan, a.clock_ms(), lambda _: [])
+    async with a.store.reactions.like(a.next_id(), media, fan, a.clock_ms()):
+        pass
     view = await get_media(b, media, fan)
     assert (view.media.like_count, view.liked_by_me) == (1, True)
     await a.cache.close()

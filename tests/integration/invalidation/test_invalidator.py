@@ -20,6 +20,7 @@ from PIL import Image
 
 from gramstack.cache import keys
 from gramstack.cache.memcached import MemcachedLeaseCache
+from gramstack.cache.memcached_pool import MemcachedPool
 from gramstack.runtime.devcluster import ClusterState
 from gramstack.runtime.devcluster.memcached import (
     MemcachedProcess,
@@ -149,7 +150,7 @@ async def _caught_up(stack: Stack, cache: MemcachedLeaseCache, db: asyncpg.Conne
 
 async def test_each_changed_row_evicts_its_keys(stack: Stack) -> None:
     invalidator = Invalidator(stack, "rows")
-    cache = MemcachedLeaseCache([stack.memcached.address])
+    cache = MemcachedLeaseCache(MemcachedPool([stack.memcached.endpoint]))
     db = await _connect(stack)
     try:
         await _caught_up(stack, cache, db)
@@ -190,7 +191,7 @@ async def test_each_changed_row_evicts_its_keys(stack: Stack) -> None:
 
 
 async def test_kill_9_mid_stream_loses_no_invalidation(stack: Stack) -> None:
-    cache = MemcachedLeaseCache([stack.memcached.address])
+    cache = MemcachedLeaseCache(MemcachedPool([stack.memcached.endpoint]))
     db = await _connect(stack)
     first = Invalidator(stack, "before-crash")
     try:
@@ -227,7 +228,7 @@ async def _update_each(db: asyncpg.Connection, ids: list[int]) -> None:
 
 async def test_memcached_down_holds_the_slot_until_deletes_land(stack: Stack) -> None:
     invalidator = Invalidator(stack, "outage")
-    cache = MemcachedLeaseCache([stack.memcached.address])
+    cache = MemcachedLeaseCache(MemcachedPool([stack.memcached.endpoint]))
     db = await _connect(stack)
     try:
         (media_id,) = await _seed_media(db, 30_000, 1)
@@ -241,7 +242,7 @@ async def test_memcached_down_holds_the_slot_until_deletes_land(stack: Stack) ->
         assert await _slot_position(db) == held, "slot moved past unacknowledged deletes"
         stack.memcached = start_memcached(port=stack.memcached.port)
         await cache.close()
-        cache = MemcachedLeaseCache([stack.memcached.address])
+        cache = MemcachedLeaseCache(MemcachedPool([stack.memcached.endpoint]))
 
         async def advanced() -> bool:
             return await _slot_position(db) > held
@@ -291,3 +292,70 @@ def test_the_writer_reads_its_own_write_without_waiting_for_the_invalidator(
                 assert client.get(media).json()["like_count"] == expected
     finally:
         assert server.stop() == 0, server.log()
+
+
+def _gauge(stack: Stack, name: str) -> float | None:
+    port = stack.env["GRAMSTACK_INVALIDATOR_METRICS_PORT"]
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+async def _terminate_invalidator_connections(stack: Stack) -> int:
+    """What an operator's ``pg_terminate_backend`` does: every backend but
+    ours, the slot's walsender and the lag watcher's session among them."""
+    admin = await asyncpg.connect(stack.cluster.superuser_dsn(stack.cluster.leader))
+    try:
+        return len(
+            await admin.fetch(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE pid <> pg_backend_pid() AND datname = 'gramstack'"
+                " AND backend_type IN ('client backend', 'walsender')"
+            )
+        )
+    finally:
+        await admin.close()
+
+
+async def test_the_invalidator_survives_terminated_connections_and_its_gauge_stays_true(
+    stack: Stack,
+) -> None:
+    stack.env["GRAMSTACK_INVALIDATOR_SLOT_LAG_EVERY_S"] = "0.2"
+    invalidator = Invalidator(stack, "terminated")
+    cache = MemcachedLeaseCache([stack.memcached.address])
+    try:
+        invalidator.wait_started()
+        for _ in range(3):
+            assert await _terminate_invalidator_connections(stack) >= 1
+            await asyncio.sleep(0.5)
+            db = await _connect(stack)
+            try:
+                # The stream came back: evictions happen again.
+                await _caught_up(stack, cache, db)
+                await asyncio.sleep(1.0)  # idle: the slot's lag holds still
+
+                async def gauge_true(db: asyncpg.Connection = db) -> bool:
+                    truth = await db.fetchval(
+                        "SELECT pg_current_wal_lsn() - confirmed_flush_lsn"
+                        " FROM pg_replication_slots WHERE slot_name = $1",
+                        SLOT,
+                    )
+                    shown = await asyncio.to_thread(
+                        _gauge, stack, "gramstack_invalidator_slot_lag_bytes"
+                    )
+                    return shown is not None and shown == float(truth)
+
+                await _eventually(gauge_true, timeout=15)
+            finally:
+                await db.close()
+        assert invalidator.process.poll() is None
+        # The periodic line shows the lag again after stream reconnects.
+        await asyncio.sleep(1.5)
+        tail = invalidator.log().rsplit("reconnecting", 1)[-1]
+        assert "slot_lag_bytes=" in tail and "slot_lag_bytes=-" not in tail, invalidator.log()
+    finally:
+        stack.env.pop("GRAMSTACK_INVALIDATOR_SLOT_LAG_EVERY_S", None)
+        await cache.close()
+        assert invalidator.terminate() == 0, invalidator.log()

@@ -78,7 +78,9 @@ def _lease_in_process(dsn: str, owner: str, out: multiprocessing.Queue[list[int]
         database = PostgresDatabase(dsn, min_size=1, max_size=1)
         await database.open()
         try:
-            shard = await PrimaryStore(database).lease_id_shard(owner, 0, 10**12, MAX_SHARD + 1)
+            shard = await PrimaryStore(database).leases.lease_id_shard(
+                owner, 0, 10**12, MAX_SHARD + 1
+            )
         finally:
             await database.close()
         generator = IdGenerator(shard)
@@ -124,24 +126,26 @@ async def test_concurrent_likes_and_crossing_follows_keep_exact_counts(
     store = PrimaryStore(db)
     users = list(range(1, 41))
     for uid in users:
-        await store.create_user(uid, f"user{uid}", "x", "", 0)
-    await store.create_media(MediaRecord(1000, 1, "", 10, 10, 0, 0, 0), [])
+        await store.accounts.create_user(uid, f"user{uid}", "x", "", 0)
+    await store.media.create_media(MediaRecord(1000, 1, "", 10, 10, 0, 0, 0), [])
 
     async def like_twice(uid: int) -> None:
-        await store.like(5000 + uid, 1000, uid, 0, lambda owner: [])
-        await store.like(6000 + uid, 1000, uid, 0, lambda owner: [])  # idempotent
+        async with store.reactions.like(5000 + uid, 1000, uid, 0):
+            pass
+        async with store.reactions.like(6000 + uid, 1000, uid, 0):  # idempotent
+            pass
 
     async def follow_both_ways(a: int, b: int) -> None:
         await asyncio.gather(
-            store.follow(10_000 + a * 100 + b, a, b, 0, []),
-            store.follow(10_000 + b * 100 + a, b, a, 0, []),
+            store.graph.follow(10_000 + a * 100 + b, a, b, 0, []),
+            store.graph.follow(10_000 + b * 100 + a, b, a, 0, []),
         )
 
     await asyncio.gather(
         *(like_twice(uid) for uid in users),
         *(follow_both_ways(a, a + 1) for a in range(1, 40, 2)),
     )
-    media = await store.media([1000])
+    media = await store.media.media([1000])
     assert media[1000].like_count == 40
-    found = await store.users(users)
+    found = await store.accounts.users(users)
     assert all(found[uid].follower_count == 1 and found[uid].following_count == 1 for uid in users)

@@ -78,7 +78,7 @@ async def test_unexpected_errors_are_500_without_internals(
     async def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("SELECT secret FROM /var/lib/db")
 
-    backends.store.user_id_by_username = explode
+    backends.store.accounts.user_id_by_username = explode
     response = await client.get("/api/v1/users/somebody")
     assert response.status_code == 500
     assert response.json() == {

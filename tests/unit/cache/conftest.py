@@ -5,12 +5,14 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from gramstack.cache.memcached import MemcachedLeaseCache
+from gramstack.cache.memcached_pool import MemcachedPool
 from gramstack.cache.memory import InProcessLeaseCache
 from gramstack.cache.ports import LeaseCache
 from gramstack.runtime.devcluster.memcached import (
     MemcachedProcess,
     memcached_binary,
     start_memcached,
+    start_pool,
     stop_memcached,
 )
 
@@ -27,6 +29,15 @@ def memcached_server() -> Iterator[MemcachedProcess]:
     stop_memcached(server)
 
 
+@pytest.fixture
+def three_servers() -> Iterator[list[MemcachedProcess]]:
+    """Three memcached processes of the test's own, which it may kill."""
+    servers = start_pool(3)
+    yield servers
+    for server in servers:
+        stop_memcached(server)
+
+
 @pytest.fixture(params=["memory", "memcached"])
 async def cache(request: pytest.FixtureRequest) -> AsyncIterator[LeaseCache]:
     """Each backend in turn: the contract tests hold for both."""
@@ -35,6 +46,6 @@ async def cache(request: pytest.FixtureRequest) -> AsyncIterator[LeaseCache]:
         backend = InProcessLeaseCache(1 << 20, lease_s=LEASE_S)
     else:
         server: MemcachedProcess = request.getfixturevalue("memcached_server")
-        backend = MemcachedLeaseCache([server.address], lease_s=LEASE_S)
+        backend = MemcachedLeaseCache(MemcachedPool([server.endpoint]), lease_s=LEASE_S)
     yield backend
     await backend.close()

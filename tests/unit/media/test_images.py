@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from PIL import ExifTags, Image, ImageCms, PngImagePlugin
 
-from gramstack.domain.errors import TooLarge, UnsupportedMediaType
 from gramstack.media.images import ProcessedImage, process_image
+from gramstack.media.ports import ImageTooLarge, UnreadableImage
 
 MAX_PIXELS = 50_000_000
 RED = (255, 0, 0)
@@ -289,7 +289,7 @@ def _animated(fmt: str) -> bytes:
     ],
 )
 def test_undecodable_or_unsupported_input_is_refused(data: bytes) -> None:
-    with pytest.raises(UnsupportedMediaType, match="not a decodable JPEG, PNG or WebP image"):
+    with pytest.raises(UnreadableImage, match="not a decodable JPEG, PNG or WebP image"):
         _process(data)
 
 
@@ -298,14 +298,14 @@ def test_animated_images_are_refused(fmt: str) -> None:
     data = _animated(fmt)
     assert getattr(_open(data), "n_frames", 1) == 2
 
-    with pytest.raises(UnsupportedMediaType, match="animated images are not supported"):
+    with pytest.raises(UnreadableImage, match="animated images are not supported"):
         _process(data)
 
 
 def test_image_over_max_pixels_is_too_large() -> None:
     data = _encode(Image.new("RGB", (200, 200), RED), "PNG")
 
-    with pytest.raises(TooLarge) as info:
+    with pytest.raises(ImageTooLarge) as info:
         _process(data, max_pixels=10_000)
 
     assert info.value.limit == 10_000
@@ -331,7 +331,7 @@ def test_decompression_bomb_is_refused_before_decoding(
 
     monkeypatch.setattr(Image, "_getdecoder", no_decoding)
 
-    with pytest.raises(TooLarge) as info:
+    with pytest.raises(ImageTooLarge) as info:
         _process(data, max_pixels=MAX_PIXELS)
 
     assert info.value.limit == MAX_PIXELS
@@ -349,5 +349,5 @@ def test_pillow_global_limit_warning_does_not_escape(monkeypatch: pytest.MonkeyP
 def test_pillow_global_limit_error_is_too_large(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 3_000)
 
-    with pytest.raises(TooLarge):
+    with pytest.raises(ImageTooLarge):
         _process(_encode(Image.new("RGB", (100, 80), RED), "PNG"))

@@ -13,8 +13,9 @@ import pytest
 from gramstack.cache.memory import InProcessLeaseCache
 from gramstack.cache.null import NullLeaseCache
 from gramstack.runtime.shared import SharedMaxTable
+from gramstack.runtime.write_marks import SharedWriteMarks
 from gramstack.storage.ports import Database
-from gramstack.storage.router import FollowerRouter, WriteMarks, read_nodes
+from gramstack.storage.router import FollowerRouter, read_nodes
 
 
 class _Conn:
@@ -73,9 +74,6 @@ class _FakeNode:
     async def flush_lsn(self) -> int:
         return self.lsn
 
-    async def insert_lsn(self) -> int:
-        return self.lsn
-
     async def ping(self) -> None: ...
 
     async def close(self) -> None: ...
@@ -102,7 +100,7 @@ def clock() -> _Clock:
 async def router(
     nodes: dict[str, _FakeNode], clock: _Clock, tmp_path: Path
 ) -> AsyncIterator[FollowerRouter]:
-    marks = WriteMarks(SharedMaxTable(tmp_path / "marks"), NullLeaseCache(), ttl_s=10)
+    marks = SharedWriteMarks(SharedMaxTable(tmp_path / "marks"), NullLeaseCache(), ttl_s=10)
     r = FollowerRouter(
         nodes["leader"],  # type: ignore[arg-type]
         {"eu": nodes["eu"], "local": nodes["local"]},  # type: ignore[dict-item]
@@ -239,8 +237,8 @@ def test_shared_table_keeps_the_highest_position_across_processes(tmp_path: Path
 
 async def test_write_marks_also_consult_the_shared_cache(tmp_path: Path) -> None:
     cache = InProcessLeaseCache(1 << 20)
-    here = WriteMarks(SharedMaxTable(tmp_path / "a"), cache, ttl_s=10)
-    elsewhere = WriteMarks(SharedMaxTable(tmp_path / "b"), cache, ttl_s=10)
+    here = SharedWriteMarks(SharedMaxTable(tmp_path / "a"), cache, ttl_s=10)
+    elsewhere = SharedWriteMarks(SharedMaxTable(tmp_path / "b"), cache, ttl_s=10)
     await here.remember(9, 1234)
     assert await elsewhere.position(9) == 1234
     assert await elsewhere.position(10) == 0

@@ -30,7 +30,7 @@ async def user_id_for(b: Backends, username: str) -> int:
         raise NotFound("user", username) from None
 
     async def load() -> bytes | None:
-        found = await b.store.user_id_by_username(name)
+        found = await b.store.accounts.user_id_by_username(name)
         return None if found is None else str(found).encode()
 
     cached = await b.cache.get_or_load(keys.username_key(name), load, b.limits.cache_ttl_s)
@@ -71,7 +71,7 @@ async def user_records(
     """Users with their counts, by ID; unknown IDs are left out."""
 
     async def load(ids: list[int]) -> Mapping[int, UserRecord]:
-        return await b.store.users(ids, viewer=viewer)
+        return await b.store.accounts.users(ids, viewer=viewer)
 
     return await _cached_records(b, user_ids, keys.user_key, load, UserRecord)
 
@@ -82,7 +82,7 @@ async def media_records(
     """Media with their counts, by ID; deleted IDs are left out."""
 
     async def load(ids: list[int]) -> Mapping[int, MediaRecord]:
-        return await b.store.media(ids, viewer=viewer)
+        return await b.store.media.media(ids, viewer=viewer)
 
     return await _cached_records(b, media_ids, keys.media_key, load, MediaRecord)
 
@@ -109,14 +109,14 @@ async def _members(
 
 async def followed_among(b: Backends, viewer: int, candidates: Sequence[int]) -> set[int]:
     async def load(ids: list[int]) -> set[int]:
-        return await b.store.followed_among(viewer, ids)
+        return await b.store.graph.followed_among(viewer, ids)
 
     return await _members(b, candidates, lambda c: keys.follows_key(viewer, c), load)
 
 
 async def liked_among(b: Backends, viewer: int, media_ids: Sequence[int]) -> set[int]:
     async def load(ids: list[int]) -> set[int]:
-        return await b.store.liked_among(viewer, ids)
+        return await b.store.reactions.liked_among(viewer, ids)
 
     return await _members(b, media_ids, lambda m: keys.liked_key(viewer, m), load)
 

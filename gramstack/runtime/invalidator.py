@@ -11,49 +11,78 @@ import asyncio
 import contextlib
 import logging
 import signal
+from dataclasses import dataclass
 
 import asyncpg
 from prometheus_client import start_http_server
 
 from gramstack.cache.memcached import MemcachedLeaseCache
-from gramstack.invalidation.daemon import SLOT_LAG, InvalidationDaemon
+from gramstack.invalidation.daemon import ERRORS, SLOT_LAG, InvalidationDaemon
 from gramstack.invalidation.pg_slot import LogicalSlotReader
 from gramstack.invalidation.rules import TABLES
 from gramstack.runtime.config import ConfigError, Settings
-from gramstack.runtime.wiring import memcached_pool
+from gramstack.runtime.wiring import memcached_lease_cache
 
 log = logging.getLogger("gramstack.invalidator")
 
-SLOT_LAG_EVERY_S = 5.0
 RECONNECT_MAX_S = 5.0
+SLOT_LAG_TIMEOUT_S = 5.0
 
 
 def _pools(settings: Settings) -> list[MemcachedLeaseCache]:
     # One pool per region once regions have pools of their own; today the
     # settings name one pool (and its gutter), which is every region's.
-    return [memcached_pool(settings)]
+    return [memcached_lease_cache(settings)]
 
 
-async def _watch_slot_lag(settings: Settings, daemon: InvalidationDaemon) -> None:
+@dataclass
+class _SlotLag:
+    """The lag watcher's last reading, kept across stream reconnects: the
+    daemon of the moment shows it in its log line."""
+
+    bytes: float | None = None
+    daemon: InvalidationDaemon | None = None
+
+    def record(self, lag: float) -> None:
+        self.bytes = lag
+        SLOT_LAG.set(lag)
+        if self.daemon is not None:
+            self.daemon.slot_lag_bytes = lag
+
+    def follow(self, daemon: InvalidationDaemon) -> None:
+        self.daemon = daemon
+        daemon.slot_lag_bytes = self.bytes
+
+
+async def _watch_slot_lag(settings: Settings, reading: _SlotLag) -> None:
+    """Read the slot's lag every ``invalidator_slot_lag_every_s``, forever:
+    any failure (a terminated backend, a closed connection, a server that
+    does not answer) costs one reconnect, never the watcher."""
+    every_s = settings.invalidator_slot_lag_every_s
     while True:
+        conn: asyncpg.Connection | None = None
         try:
-            conn = await asyncpg.connect(settings.database_url)
-            try:
-                while True:
-                    lag = await conn.fetchval(
-                        "SELECT pg_current_wal_lsn() - confirmed_flush_lsn"
-                        " FROM pg_replication_slots WHERE slot_name = $1",
-                        settings.invalidator_slot,
-                    )
-                    if lag is not None:
-                        daemon.slot_lag_bytes = float(lag)
-                        SLOT_LAG.set(float(lag))
-                    await asyncio.sleep(SLOT_LAG_EVERY_S)
-            finally:
-                await conn.close()
-        except (OSError, asyncpg.PostgresError) as exc:
-            log.warning("slot lag query failed: %r", exc)
-            await asyncio.sleep(SLOT_LAG_EVERY_S)
+            conn = await asyncpg.connect(
+                settings.database_url,
+                timeout=SLOT_LAG_TIMEOUT_S,
+                command_timeout=SLOT_LAG_TIMEOUT_S,
+            )
+            while True:
+                lag = await conn.fetchval(
+                    "SELECT pg_current_wal_lsn() - confirmed_flush_lsn"
+                    " FROM pg_replication_slots WHERE slot_name = $1",
+                    settings.invalidator_slot,
+                )
+                if lag is not None:
+                    reading.record(float(lag))
+                await asyncio.sleep(every_s)
+        except Exception as exc:
+            ERRORS.labels("slot_lag").inc()
+            log.warning("slot lag query failed (%r); reconnecting", exc)
+        finally:
+            if conn is not None:
+                conn.terminate()  # a polite close could wait on a hung server
+        await asyncio.sleep(min(every_s, RECONNECT_MAX_S))
 
 
 async def serve_invalidator(settings: Settings) -> None:
@@ -64,7 +93,7 @@ async def serve_invalidator(settings: Settings) -> None:
         "invalidator starting slot=%s tables=%s memcached=%s metrics=%s:%s",
         settings.invalidator_slot,
         ",".join(TABLES),
-        settings.memcached_servers,
+        ",".join(f"{host}:{port}" for host, port in settings.memcached_servers),
         settings.invalidator_host,
         settings.invalidator_metrics_port,
     )
@@ -76,7 +105,8 @@ async def serve_invalidator(settings: Settings) -> None:
     pools = _pools(settings)
     delay = 0.1
     daemon: InvalidationDaemon | None = None
-    lag_task: asyncio.Task[None] | None = None
+    slot_lag = _SlotLag()
+    lag_task = asyncio.create_task(_watch_slot_lag(settings, slot_lag))
     try:
         while not stopping.is_set():
             reader = LogicalSlotReader(settings.database_url, settings.invalidator_slot, TABLES)
@@ -85,8 +115,7 @@ async def serve_invalidator(settings: Settings) -> None:
                 daemon = InvalidationDaemon(
                     reader, pools, log_every_s=settings.invalidator_log_every_s
                 )
-                if lag_task is None:
-                    lag_task = asyncio.create_task(_watch_slot_lag(settings, daemon))
+                slot_lag.follow(daemon)
                 run = asyncio.create_task(daemon.run())
                 stop = asyncio.create_task(stopping.wait())
                 done, _ = await asyncio.wait({run, stop}, return_when=asyncio.FIRST_COMPLETED)
@@ -108,8 +137,7 @@ async def serve_invalidator(settings: Settings) -> None:
             finally:
                 await reader.close()
     finally:
-        if lag_task is not None:
-            lag_task.cancel()
+        lag_task.cancel()
         for pool in pools:
             await pool.close()
         log.info("invalidator stopped slot=%s", settings.invalidator_slot)

@@ -1,0 +1,6 @@
+from collections.abc import Sequence
+
+class HashRing:
+    nodes: tuple[str, ...]
+    def __init__(self, nodes: Sequence[str], vnodes: int = 160) -> None: ...
+    def node_for(self, key: str) -> str: ...
