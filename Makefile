@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA_DIR ?= ./var
-WORKERS ?= 1
+# Empty: one worker per core (the server's default).
+WORKERS ?=
 
 .PHONY: run test test-deps lint clean
 
@@ -26,7 +27,7 @@ $(DEV_STAMP): $(SERVE_STAMP)
 	touch $@
 
 run: $(SERVE_STAMP)
-	$(BIN)/gramstack serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --workers $(WORKERS)
+	$(BIN)/gramstack serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) $(if $(WORKERS),--workers $(WORKERS))
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check gramstack tests $(wildcard bench)

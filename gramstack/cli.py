@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
+import gc
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -14,15 +14,20 @@ from gramstack.runtime.logging import configure_logging
 
 
 def _serve(settings: Settings) -> int:
+    # Python's recipe for fork without exec: no collections in the master
+    # until its heap is frozen, so the pages the workers share have no freed
+    # holes for their own allocations to fill (each fill copies a page).
+    gc.disable()
     from gramstack.runtime.prefork import prepare_data_dir, prepare_metrics_dir
+    from gramstack.runtime.process_metrics import use_multiprocess_metrics
 
     prepare_data_dir(settings)
     settings = settings.with_metrics_dir()
     assert settings.metrics_dir is not None
     prepare_metrics_dir(settings.metrics_dir)
-    # prometheus_client picks its multiprocess value class when first
-    # imported, so this must be set before the app (and its metrics) load.
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(settings.metrics_dir)
+    # Each metric takes the value class in force when it is built, so this
+    # must come before the app (and its metrics) load.
+    use_multiprocess_metrics(settings.metrics_dir)
 
     from gramstack.api.app import create_app
     from gramstack.runtime.prefork import PreforkServer
@@ -111,7 +116,9 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default 8000)")
     serve.add_argument("--data-dir", type=Path, help="directory for SQLite files and images")
-    serve.add_argument("--workers", type=int, help="number of worker processes (default 1)")
+    serve.add_argument(
+        "--workers", type=int, help="number of worker processes (default: one per core)"
+    )
     migrate = commands.add_parser("migrate", help="create or upgrade the database schema")
     migrate.add_argument("--data-dir", type=Path, help="directory for SQLite files")
     worker = commands.add_parser(

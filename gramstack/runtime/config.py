@@ -27,12 +27,22 @@ Address = tuple[str, int]
 CacheBackend = Literal["memory", "memcached", "none"]
 
 
+def _one_worker_per_core() -> int:
+    # The cores this process may run on (a container's CPU set), not the
+    # host's: more workers than cores only adds memory and context switches.
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 256))
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("./var")
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = 1
+    workers: int = field(default_factory=_one_worker_per_core)
     region: str = "local"
     database_url: str = ""  # empty: SQLite in WAL mode under data_dir
     # PostgreSQL followers, {region: dsn} in the order given (written
@@ -75,6 +85,9 @@ class Settings:
     # scaled setup turns it off and runs ``gramstack worker`` processes.
     run_jobs_in_server: bool = True
     log_level: str = "info"
+    # Seconds after it starts that a worker freezes what it has built
+    # (gc.freeze), so that full collections skip it.
+    worker_gc_freeze_after_s: float = 60.0
     expose_backend_header: bool = False
     # Prometheus multiprocess directory: each worker process writes its
     # samples there and /metrics merges them. None: this process's own
@@ -286,6 +299,7 @@ def _validate(settings: Settings) -> None:
         (1 <= settings.port <= 65535, "port must be 1..65535"),
         (1 <= settings.workers <= 256, "workers must be 1..256"),
         (settings.request_deadline_s > 0, "request_deadline_s must be positive"),
+        (settings.worker_gc_freeze_after_s >= 0, "worker_gc_freeze_after_s must be >= 0"),
         (settings.max_upload_bytes > 0, "max_upload_bytes must be positive"),
         (settings.max_image_pixels > 0, "max_image_pixels must be positive"),
         (
