@@ -1,4 +1,4 @@
-"""Command line: ``gramstack serve | migrate | ...``."""
+"""Command line: ``gramstack serve | worker | invalidator | migrate | dev-cluster | seed | bench``."""
 
 from __future__ import annotations
 
@@ -173,6 +173,21 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(settings: Settings) -> int:
+    import asyncio
+    import signal
+
+    from gramstack.runtime.prefork import prepare_data_dir
+
+    # Until the event loop takes SIGTERM over, it means a plain clean exit.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    from gramstack.runtime.worker import serve_worker
+
+    prepare_data_dir(settings)
+    asyncio.run(serve_worker(settings))
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gramstack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -229,6 +244,10 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--out", type=Path, default=Path("bench/results"), help="report folder")
     bench.add_argument("--quiet", action="store_true", help="no progress bars")
+    worker = commands.add_parser(
+        "worker", help="run the job queue (fan-out, inbox items) in a process of its own"
+    )
+    worker.add_argument("--data-dir", type=Path, help="directory for SQLite files")
     commands.add_parser(
         "invalidator",
         help="tail PostgreSQL's logical replication slot and evict changed keys from memcached",
@@ -270,6 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level)
     if args.command == "serve":
         return _serve(settings)
+    if args.command == "worker":
+        return _worker(settings)
     if args.command == "invalidator":
         return _invalidator(settings)
     if args.command == "migrate":
