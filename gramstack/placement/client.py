@@ -33,7 +33,8 @@ from gramstack.placement.shared_cache import NO_TARGET, CachedLocation, SharedLo
 from gramstack.records import LocationRecord, LocationState
 
 STATES: tuple[LocationState, ...] = ("placed", "double_write", "read_target", "cleanup")
-_DOUBLE_WRITE = {"double_write", "read_target"}
+_READ_TARGET = STATES.index("read_target")
+_DOUBLE_WRITE = {STATES.index("double_write"), _READ_TARGET}
 
 S = TypeVar("S", bound=PartitionStore)
 
@@ -100,17 +101,21 @@ class AkkioPlacement(Generic[S]):
         return entry if entry is not None else await self._fetch(user_id)
 
     def _read_region(self, entry: CachedLocation) -> str:
-        if STATES[entry.state] == "read_target":
+        if entry.state == _READ_TARGET:
             return self.regions[entry.target]
         return self.regions[entry.region]
 
     def _write_regions(self, entry: CachedLocation) -> list[str]:
-        if STATES[entry.state] in _DOUBLE_WRITE:
+        if entry.state in _DOUBLE_WRITE:
             return [self.regions[entry.target], self.regions[entry.region]]
         return [self.regions[entry.region]]
 
     async def region_of(self, user_id: int) -> str:
-        return self._read_region(await self._lookup(user_id))
+        # The hot path, inlined: a hit awaits nothing.
+        entry = self._cache.get(user_id, self._clock())
+        if entry is None:
+            entry = await self._fetch(user_id)
+        return self._read_region(entry)
 
     async def store_for_read(self, user_id: int) -> S:
         self._reads[user_id] += 1
