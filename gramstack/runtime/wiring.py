@@ -40,7 +40,7 @@ from gramstack.regional.ports import RegionalStore
 from gramstack.regional.sql import SqlRegionalStore
 from gramstack.runtime.config import Settings
 from gramstack.runtime.shared import SharedMaxTable
-from gramstack.runtime.write_marks import SharedWriteMarks
+from gramstack.runtime.write_marks import FreshFillCache, SharedKeyMarks, SharedWriteMarks
 from gramstack.storage.ports import Database
 from gramstack.storage.postgres import PostgresDatabase
 from gramstack.storage.router import FollowerRouter
@@ -80,7 +80,7 @@ def memcached_lease_cache(settings: Settings) -> MemcachedLeaseCache:
 
 
 async def _keep_cache_current(
-    settings: Settings, primary: Database, cache: LeaseCache
+    settings: Settings, primary: Database, cache: LeaseCache, marks: SharedKeyMarks | None
 ) -> tuple[LeaseCache, asyncio.Task[None], Callable[[int], None] | None]:
     """The cache the use cases get, and the task that keeps it current.
 
@@ -92,6 +92,9 @@ async def _keep_cache_current(
     The third value, for in-process caches, is told each committed outbox ID
     so that the workers of this server skip the outbox query while nothing
     new was committed.
+
+    With followers (``marks``), the tailer marks what it evicts and the
+    cache's fills honour the marks (runtime/write_marks.py).
     """
     reader = OutboxReader(primary)
     if isinstance(cache, InProcessLeaseCache):
@@ -100,13 +103,24 @@ async def _keep_cache_current(
             cache,
             poll_s=settings.outbox_poll_s,
             retention_s=settings.outbox_retention_s,
+            mark=None if marks is None else marks.mark,
         )
         await tailer.start()
         head = SharedMaxTable(settings.data_dir / "run" / "outbox-head.bin", slots=1)
-        synced = OutboxSyncedCache(cache, tailer, committed_head=lambda: head.get(0))
+        synced: LeaseCache = OutboxSyncedCache(cache, tailer, committed_head=lambda: head.get(0))
+        if marks is not None:
+            synced = FreshFillCache(synced, marks)
         return synced, asyncio.create_task(tailer.run()), lambda i: head.raise_to(0, i)
     task = asyncio.create_task(prune_forever(reader, settings.outbox_retention_s))
-    return cache, task, None
+    return cache if marks is None else FreshFillCache(cache, marks), task, None
+
+
+async def _key_marks(settings: Settings, primary: Database) -> SharedKeyMarks | None:
+    """The write marks of cache keys, when reads may come from followers."""
+    if not isinstance(primary, FollowerRouter):
+        return None
+    sysid = await primary.leader.system_identifier()
+    return SharedKeyMarks(SharedMaxTable(settings.data_dir / "run" / f"key-lsn-{sysid}.bin"))
 
 
 def _postgres(
@@ -205,12 +219,13 @@ async def open_backends(settings: Settings) -> AsyncIterator[Running]:
     primary = await _open_primary(settings, cache)
     await migrate(primary)
     regions = await _open_regions(settings)
-    cache, cache_task, on_outbox = await _keep_cache_current(settings, primary, cache)
+    marks = await _key_marks(settings, primary)
+    cache, cache_task, on_outbox = await _keep_cache_current(settings, primary, cache, marks)
 
     backends = Backends(
         store=PrimaryStore(
             primary,
-            on_commit=evict_after_commit(cache),
+            on_commit=evict_after_commit(cache, None if marks is None else marks.mark),
             outbox=settings.cache_backend == "memory",
             on_outbox=on_outbox,
         ),
