@@ -97,19 +97,31 @@ class SqlAccountStore:
             )
 
     async def session_user(self, token_hash: str) -> int | None:
-        # Revocation must bite at once, so this always asks the leader's view
-        # (before the token is checked there is no user to route by).
-        async with self._db.read(fresh=True) as conn:
-            value = await conn.fetchval(
-                "SELECT user_id FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL",
-                token_hash,
-            )
-        return None if value is None else int(value)
+        """The session's user; None when it is revoked or unknown.
+
+        Read where any read goes (a follower, so sign-ins keep working while
+        the leader is down); a revoked row is final wherever it is read. A
+        row the follower lacks may be a session opened a moment ago: the
+        leader decides. Revocation bites at once through the cache this
+        feeds: the revoking write evicts the session's key after marking it,
+        so no refill reads a follower that has not replayed the revocation.
+        """
+        sql = "SELECT user_id, revoked_at FROM sessions WHERE token_hash = $1"
+        async with self._db.read() as conn:
+            row = await conn.fetchrow(sql, token_hash)
+        if row is None and has_replicas(self._db):
+            async with self._db.read(fresh=True) as conn:
+                row = await conn.fetchrow(sql, token_hash)
+        if row is None or row["revoked_at"] is not None:
+            return None
+        return int(row["user_id"])
 
     async def revoke_session(self, token_hash: str, now: int, *, actor: int | None = None) -> None:
-        async with self._db.write(for_user=actor) as conn:
-            await conn.execute(
+        async with self._writer.transaction(for_user=actor) as tx:
+            await tx.conn.execute(
                 "UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
                 token_hash,
                 now,
             )
+            # Evicts the cached lookup in every cache (see session_user).
+            tx.changed(Change("sessions", "update", {"token_hash": token_hash}))
