@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from gramstack.cache.ports import LeaseCache
 from gramstack.invalidation.rules import Change, keys_for
@@ -14,7 +14,7 @@ log = logging.getLogger("gramstack.invalidation")
 
 
 def evict_after_commit(
-    cache: LeaseCache, mark: Callable[[Sequence[str], int], None] | None = None
+    cache: LeaseCache, mark: Callable[[Sequence[str], int], Awaitable[None]] | None = None
 ) -> OnCommit:
     """The writer's own eviction, right after its commit (read your writes
     without waiting for any reader of the change stream). A plain delete,
@@ -24,9 +24,9 @@ def evict_after_commit(
 
     async def evict(changes: Sequence[Change], lsn: int | None) -> None:
         keys = keys_for(changes)
-        if mark is not None and lsn is not None:
-            mark(keys, lsn)
         try:
+            if mark is not None and lsn is not None:
+                await mark(keys, lsn)
             await cache.delete(keys)
         except Exception:
             # The change readers evict these keys again shortly.

@@ -112,7 +112,17 @@ async def _keep_cache_current(
             synced = FreshFillCache(synced, marks)
         return synced, asyncio.create_task(tailer.run()), lambda i: head.raise_to(0, i)
     task = asyncio.create_task(prune_forever(reader, settings.outbox_retention_s))
-    return cache if marks is None else FreshFillCache(cache, marks), task, None
+    if marks is None:
+        return cache, task, None
+    shared = cache if isinstance(cache, MemcachedLeaseCache) else None
+    return FreshFillCache(cache, marks, shared, _mark_ttl_s(settings)), task, None
+
+
+def _mark_ttl_s(settings: Settings) -> int:
+    """How long a write mark is kept in a shared cache: past it, a follower
+    still behind the write lags more than ``max_follower_lag_s`` and is
+    skipped (with a margin for the router's polls)."""
+    return int(settings.max_follower_lag_s * 2) + 5
 
 
 async def _key_marks(settings: Settings, primary: Database) -> SharedKeyMarks | None:
@@ -165,7 +175,7 @@ async def _open_primary(
                 for region, dsn in followers.items()
             },
             home_region=settings.region,
-            marks=SharedWriteMarks(table, cache, ttl_s=int(settings.max_follower_lag_s * 2) + 5),
+            marks=SharedWriteMarks(table, cache, ttl_s=_mark_ttl_s(settings)),
             max_lag_s=settings.max_follower_lag_s,
             refresh_s=settings.follower_poll_s,
         )
@@ -225,7 +235,9 @@ async def open_backends(settings: Settings) -> AsyncIterator[Running]:
     backends = Backends(
         store=PrimaryStore(
             primary,
-            on_commit=evict_after_commit(cache, None if marks is None else marks.mark),
+            on_commit=evict_after_commit(
+                cache, cache.mark_written if isinstance(cache, FreshFillCache) else None
+            ),
             outbox=settings.cache_backend == "memory",
             on_outbox=on_outbox,
         ),

@@ -16,13 +16,18 @@ the router: a caught-up follower, else the leader).
 Why no fill can store a value older than an acknowledged write W (commit
 position X) of key K once W's evictions ran:
 
-1. Marks come before evictions. The writer marks K at X (the leader's
-   insert position read after the commit, so at or past W's commit record)
-   before its own delete; each outbox tailer (in-process caches) marks K at
-   the leader's position taken in the statement that read W's entry before
-   deleting K from its process. Marks only grow (shared max table), and an
-   old mark needs no expiry: once every follower has replayed past it, it
-   routes nothing.
+1. Marks come before evictions, where the cache's fillers read them. The
+   writer marks K at X (the leader's insert position read after the
+   commit, so at or past W's commit record) before its own delete: in this
+   server's shared-memory table, and, when the cache is memcached (shared
+   with other servers), beside K on K's own servers. Each outbox tailer
+   (in-process caches: every process has its own) marks K in the table at
+   the leader's position taken in the statement that read W's entry,
+   before deleting K from its process. Marks only grow (a max table; a CAS
+   loop in memcached). In the table an old mark needs no expiry: once
+   every follower has replayed past it, it routes nothing; in memcached it
+   lives ``2 * max_follower_lag_s + 5`` s, past which a follower still
+   behind it is skipped by the router anyway.
 2. A fill is a lease: won at time L, loaded, then stored only if no eviction
    of K came after L (memcached: the ``ms`` carries the lease's CAS, which
    a ``md`` kills; in process: a delete detaches the pending load).
@@ -39,12 +44,16 @@ marked fill waits for no follower: it goes to the leader if it must).
 Memcached's stale-while-revalidate serves the previous value only while one
 reader refills, and that refill is marked like any other.
 
+The change stream's evictions (the invalidator's ``md … I``) may come
+before the writer's mark; a fill between them is deleted by the writer's
+own delete, which follows its mark.
+
 What it does not cover: fills without leases (``cache_leases = false``, a
-benchmark baseline: a load that began before a delete may store after it),
-and a server whose cache is shared with other servers' writers (memcached)
-sees their marks only through their evictions' order: their delete of K
-comes after their mark, and a fill of K between the change stream's
-``md … I`` and that delete is deleted by it.
+benchmark baseline: a load that began before a delete may store after it);
+a writer that dies between its commit and its delete, leaving the change
+stream's eviction as the only one (a fill right after it may read a lagging
+follower, until the TTL); memcached evicting a mark early under memory
+pressure.
 """
 
 from __future__ import annotations
@@ -52,6 +61,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from gramstack.cache import keys
 from gramstack.cache.ports import LeaseCache, Loader, ManyLoader
@@ -125,18 +135,52 @@ class SharedKeyMarks:
             self._table = None
 
 
+class SharedCacheMarks(Protocol):
+    """Write marks kept in a cache every server shares (memcached)."""
+
+    async def mark_written(
+        self, keys: Sequence[str], lsn: int, ttl_s: int, *, acknowledged: bool = False
+    ) -> None: ...
+
+    async def write_mark(self, keys: Sequence[str]) -> int: ...
+
+
 class FreshFillCache:
     """A lease cache whose fills read a node that has replayed every write
     marked on the keys they fill (see the module docstring). The marks are
-    read inside the loader, that is after the lease was won."""
+    read inside the loader, that is after the lease was won.
 
-    def __init__(self, inner: LeaseCache, marks: SharedKeyMarks) -> None:
+    ``shared``: a cache other servers fill too (memcached) also keeps the
+    marks, for ``mark_ttl_s``: past that, a follower still behind a mark
+    lags more than the router's bound and serves nothing."""
+
+    def __init__(
+        self,
+        inner: LeaseCache,
+        marks: SharedKeyMarks,
+        shared: SharedCacheMarks | None = None,
+        mark_ttl_s: int = 15,
+    ) -> None:
         self.inner = inner
         self._marks = marks
+        self._shared = shared
+        self._mark_ttl_s = mark_ttl_s
+
+    async def mark_written(self, cache_keys: Sequence[str], lsn: int) -> None:
+        """Before evicting ``cache_keys`` for a write at ``lsn``."""
+        self._marks.mark(cache_keys, lsn)
+        if self._shared is not None:
+            await self._shared.mark_written(cache_keys, lsn, self._mark_ttl_s)
+
+    async def _floor(self, cache_keys: Sequence[str]) -> int:
+        floor = self._marks.floor(cache_keys)
+        if self._shared is not None:
+            floor = max(floor, await self._shared.write_mark(cache_keys))
+        return floor
 
     def _floored(self, key: str, loader: Loader) -> Loader:
         async def load() -> bytes | None:
-            floor = self._marks.floor([key])
+            floor = await self._floor([key])
             if floor == 0:
                 return await loader()
             token = read_floor.set(max(floor, read_floor.get()))
@@ -149,7 +193,7 @@ class FreshFillCache:
 
     def _floored_many(self, loader: ManyLoader) -> ManyLoader:
         async def load(wanted: Sequence[str]) -> Mapping[str, bytes]:
-            floor = self._marks.floor(wanted)
+            floor = await self._floor(wanted)
             if floor == 0:
                 return await loader(wanted)
             token = read_floor.set(max(floor, read_floor.get()))
