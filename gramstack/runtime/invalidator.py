@@ -21,7 +21,7 @@ from gramstack.invalidation.daemon import ERRORS, SLOT_LAG, InvalidationDaemon
 from gramstack.invalidation.pg_slot import LogicalSlotReader
 from gramstack.invalidation.rules import TABLES
 from gramstack.runtime.config import ConfigError, Settings
-from gramstack.runtime.wiring import memcached_lease_cache
+from gramstack.runtime.wiring import mark_ttl_s, memcached_lease_cache
 
 log = logging.getLogger("gramstack.invalidator")
 
@@ -113,7 +113,10 @@ async def serve_invalidator(settings: Settings) -> None:
             try:
                 await reader.open()
                 daemon = InvalidationDaemon(
-                    reader, pools, log_every_s=settings.invalidator_log_every_s
+                    reader,
+                    pools,
+                    log_every_s=settings.invalidator_log_every_s,
+                    mark_ttl_s=mark_ttl_s(settings) if settings.follower_urls else None,
                 )
                 slot_lag.follow(daemon)
                 run = asyncio.create_task(daemon.run())

@@ -115,10 +115,10 @@ async def _keep_cache_current(
     if marks is None:
         return cache, task, None
     shared = cache if isinstance(cache, MemcachedLeaseCache) else None
-    return FreshFillCache(cache, marks, shared, _mark_ttl_s(settings)), task, None
+    return FreshFillCache(cache, marks, shared, mark_ttl_s(settings)), task, None
 
 
-def _mark_ttl_s(settings: Settings) -> int:
+def mark_ttl_s(settings: Settings) -> int:
     """How long a write mark is kept in a shared cache: past it, a follower
     still behind the write lags more than ``max_follower_lag_s`` and is
     skipped (with a margin for the router's polls)."""
@@ -175,7 +175,7 @@ async def _open_primary(
                 for region, dsn in followers.items()
             },
             home_region=settings.region,
-            marks=SharedWriteMarks(table, cache, ttl_s=_mark_ttl_s(settings)),
+            marks=SharedWriteMarks(table, cache, ttl_s=mark_ttl_s(settings)),
             max_lag_s=settings.max_follower_lag_s,
             refresh_s=settings.follower_poll_s,
         )

@@ -13,16 +13,18 @@ by the writer and by the others.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -54,7 +56,15 @@ def servers(
     """One server of two workers; or two such servers sharing memcached,
     the writer on the first (then only memcached carries the marks to the
     second)."""
-    backend = request.param.split(",")[0]
+    with _running(cluster, tmp_path, request.param) as (started, _):
+        yield started
+
+
+@contextmanager
+def _running(
+    cluster: ClusterState, tmp_path: Path, setup: str
+) -> Iterator[tuple[list[ServerProcess], dict[str, str]]]:
+    backend = setup.split(",")[0]
     env = {
         **cluster.env,
         "GRAMSTACK_EXPOSE_BACKEND_HEADER": "1",
@@ -69,11 +79,11 @@ def servers(
             env["GRAMSTACK_INVALIDATOR_METRICS_PORT"] = str(free_port())
             stack.enter_context(_invalidator(env, tmp_path / "invalidator.log"))
         started = []
-        for n in range(2 if "two servers" in request.param else 1):
+        for n in range(2 if "two servers" in setup else 1):
             proc = start_server(tmp_path / f"server{n}", env=env, workers=2)
             started.append(proc)
             stack.callback(lambda proc=proc: _stopped(proc))
-        yield started
+        yield started, env
 
 
 def _stopped(proc: ServerProcess) -> None:
@@ -243,3 +253,47 @@ def test_no_read_is_older_than_an_acknowledged_write(
     assert writer_tally.stale == []
     assert others_after_lag.stale == []
     assert after.stale == []
+
+
+def test_a_change_whose_writer_died_is_marked_by_the_invalidator(
+    cluster: ClusterState, tmp_path: Path
+) -> None:
+    """A commit whose writer never marked nor evicted (it died right after
+    committing; here, a statement run on the leader behind the app's back):
+    the invalidator marks the keys before its ``md … I``, so the refill it
+    invites reads the leader while the followers lack the change."""
+    with (
+        _running(cluster, tmp_path, "memcached") as ((server,), env),
+        api_client(server.base_url) as http,
+    ):
+        author = signup_user(http)
+        media_id = post_media(http, author)["id"]
+
+        def cached_from_a_follower() -> None:
+            reply = http.get(f"{API}/users/{author.username}/media")
+            assert reply.headers[NODE].startswith("follower:"), reply.headers
+            assert _get(http, f"{API}/media/{media_id}", None)["like_count"] == 0
+
+        eventually(cached_from_a_follower, timeout=10)
+        _pause(cluster, "local")
+        _pause(cluster, "eu")
+        try:
+            asyncio.run(_behind_the_apps_back(env, media_id))
+
+            def refilled_with_the_change() -> None:
+                assert _get(http, f"{API}/media/{media_id}", None)["like_count"] == 41
+
+            eventually(refilled_with_the_change, timeout=10)
+            seen = [_get(http, f"{API}/media/{media_id}", None)["like_count"] for _ in range(20)]
+            assert seen == [41] * 20
+        finally:
+            _resume(cluster, "local")
+            _resume(cluster, "eu")
+
+
+async def _behind_the_apps_back(env: dict[str, str], media_id: str) -> None:
+    conn = await asyncpg.connect(env["GRAMSTACK_DATABASE_URL"])
+    try:
+        await conn.execute("UPDATE media SET like_count = 41 WHERE id = $1", int(media_id))
+    finally:
+        await conn.close()
