@@ -67,10 +67,10 @@ async def authenticate(b: Backends, token: str) -> int:
     """The user ID a bearer token belongs to.
 
     The lookup is cached (every authenticated request makes one) and only
-    live sessions are: revoking a session evicts its key from every cache
-    before the revocation is acknowledged (the writer's own delete, the
-    outbox or the invalidator), and refills cannot read a node that has not
-    replayed the revocation (runtime/write_marks.py).
+    live sessions are: revoking a session evicts its key before the
+    revocation is acknowledged (the writer's own delete; the outbox in every
+    other process; the invalidator), and a refill asks the leader (a
+    follower only while the leader is down, see ``session_user``).
     """
     if not token or len(token) > 256:
         raise Unauthorized("invalid token")

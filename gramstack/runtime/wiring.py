@@ -112,7 +112,8 @@ async def _keep_cache_current(
             synced = FreshFillCache(synced, marks)
         return synced, asyncio.create_task(tailer.run()), lambda i: head.raise_to(0, i)
     task = asyncio.create_task(prune_forever(reader, settings.outbox_retention_s))
-    if marks is None:
+    if marks is None or isinstance(cache, NullLeaseCache):
+        # No cache, no fill to outlive a write: reads see what their node has.
         return cache, task, None
     shared = cache if isinstance(cache, MemcachedLeaseCache) else None
     return FreshFillCache(cache, marks, shared, mark_ttl_s(settings)), task, None

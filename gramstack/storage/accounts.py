@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gramstack.records import Change, UserRecord
-from gramstack.storage.ports import Database, Row
+from gramstack.storage.ports import BackendUnavailable, Database, Row
 from gramstack.storage.queries import by_ids, has_replicas
 from gramstack.storage.transaction import Writer
 
@@ -99,18 +99,20 @@ class SqlAccountStore:
     async def session_user(self, token_hash: str) -> int | None:
         """The session's user; None when it is revoked or unknown.
 
-        Read where any read goes (a follower, so sign-ins keep working while
-        the leader is down); a revoked row is final wherever it is read. A
-        row the follower lacks may be a session opened a moment ago: the
-        leader decides. Revocation bites at once through the cache this
-        feeds: the revoking write evicts the session's key after marking it,
-        so no refill reads a follower that has not replayed the revocation.
+        The leader's answer (a revocation bites at once, on every server,
+        whatever the followers' lag), or a follower's while the leader is
+        unavailable: signed-in reads go on through an outage, and a session
+        revoked before it stays revoked (the revocation replicated with
+        everything else). The domain caches what this returns.
         """
         sql = "SELECT user_id, revoked_at FROM sessions WHERE token_hash = $1"
-        async with self._db.read() as conn:
-            row = await conn.fetchrow(sql, token_hash)
-        if row is None and has_replicas(self._db):
+        try:
             async with self._db.read(fresh=True) as conn:
+                row = await conn.fetchrow(sql, token_hash)
+        except BackendUnavailable:
+            if not has_replicas(self._db):
+                raise
+            async with self._db.read() as conn:
                 row = await conn.fetchrow(sql, token_hash)
         if row is None or row["revoked_at"] is not None:
             return None
