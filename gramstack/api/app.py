@@ -8,20 +8,21 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from gramstack.api import errors
+from gramstack.api import auth, errors, schemas
 from gramstack.api.deadline import DeadlineMiddleware
+from gramstack.api.endpoints import Endpoint, encode, plain, starlette_routes
 from gramstack.api.metrics import MetricsMiddleware, metrics_endpoint
 from gramstack.api.openapi import openapi_document
 from gramstack.api.readnode import ReadNodeHeaderMiddleware
-from gramstack.api.routes import API_ROUTES
+from gramstack.api.routes import ENDPOINTS
 from gramstack.cache.ports import CacheUnavailable
 from gramstack.domain.backends import Backends
 from gramstack.domain.errors import DomainError
@@ -72,7 +73,32 @@ async def readyz(request: Request) -> Response:
 
 
 async def openapi(request: Request) -> Response:
-    return JSONResponse(openapi_document())
+    return Response(OPENAPI_JSON, media_type="application/json")
+
+
+OPS_ENDPOINTS: list[Endpoint[Any, Any]] = [
+    Endpoint("GET", "/healthz", plain(healthz), "200 while the process lives", schemas.Health),
+    Endpoint(
+        "GET",
+        "/readyz",
+        plain(readyz),
+        "200 when every required backend answers; 503 names the failing one",
+        schemas.Readiness,
+        errors=(503,),
+        error_bodies={503: schemas.NotReady},
+    ),
+    Endpoint(
+        "GET",
+        "/metrics",
+        plain(metrics_endpoint),
+        "Prometheus text format, merged over all worker processes",
+        produces="text/plain",
+    ),
+    Endpoint("GET", "/openapi.json", plain(openapi), "This document", schemas.OpenAPIDocument),
+]
+# The whole table: every route served and documented comes from it.
+ALL_ENDPOINTS = [*OPS_ENDPOINTS, *ENDPOINTS]
+OPENAPI_JSON = encode(openapi_document(ALL_ENDPOINTS))
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -84,14 +110,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
             log.info("worker shutting down")
 
-    routes = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics_endpoint, methods=["GET"]),
-        Route("/openapi.json", openapi, methods=["GET"]),
-        *API_ROUTES,
-        *web_routes(),
-    ]
+    routes = [*starlette_routes(ALL_ENDPOINTS), *web_routes(auth.SESSION_COOKIE)]
     middleware = [
         Middleware(errors.UnexpectedErrorMiddleware),
         Middleware(MetricsMiddleware),

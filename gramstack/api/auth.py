@@ -68,6 +68,21 @@ async def viewer(request: Request, *, required: bool) -> int | None:
     return user_id
 
 
+def require_viewer(request: Request) -> int:
+    """The caller of an endpoint declared with ``auth="required"``: the
+    endpoint table authenticated it before the handler ran."""
+    user_id: int | None = getattr(request.state, "viewer", None)
+    if user_id is None:
+        raise Unauthorized("authentication required")
+    return user_id
+
+
+def optional_viewer(request: Request) -> int | None:
+    """The caller of an ``auth="optional"`` endpoint; None when anonymous."""
+    user_id: int | None = getattr(request.state, "viewer", None)
+    return user_id
+
+
 def wants_session_cookie(request: Request) -> bool:
     return request.headers.get(COOKIE_OPT_IN_HEADER, "").strip().lower() in {"1", "true"}
 

@@ -1,19 +1,30 @@
-"""Reading request bodies within limits, and checking JSON objects against
-the fields an endpoint accepts (unknown fields and wrong types are 400)."""
+"""Reading request bodies within limits, and decoding JSON bodies into the
+request structs of ``gramstack.api.schemas`` with api.md's errors: malformed
+JSON, wrong types, unknown or missing fields and unstorable text are 400
+``invalid_request``; a well-typed value out of its declared range is 422
+``validation_failed`` naming the field and its rule."""
 
 from __future__ import annotations
 
-import json
+import functools
 import re
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
+import msgspec.inspect
 from starlette.requests import Request
 
-from gramstack.domain.errors import InvalidRequest, NotFound, TooLarge
+from gramstack.domain.errors import InvalidRequest, NotFound, TooLarge, ValidationFailed
 
 MAX_ID = (1 << 63) - 1
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
+# msgspec's ValidationError texts, e.g. "Expected `str`, got `int` - at `$.bio`".
+_AT_FIELD = re.compile(r" - at `\$\.([A-Za-z_][A-Za-z0-9_]*)`$")
+_WRONG_TYPE = re.compile(r"^Expected `([^`]+)`, got `[^`]+`")
+_UNKNOWN = re.compile(r"^Object contains unknown field `(.*)`")
+_MISSING = re.compile(r"^Object missing required field `(.*)`")
+
+StructT = TypeVar("StructT", bound=msgspec.Struct)
 
 
 def declared_length(request: Request) -> int | None:
@@ -40,41 +51,6 @@ async def read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def json_object(
-    request: Request,
-    limit: int,
-    required: Mapping[str, type] | None = None,
-    optional: Mapping[str, type] | None = None,
-) -> dict[str, Any]:
-    required = required or {}
-    optional = optional or {}
-    raw = await read_limited(request, limit)
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise InvalidRequest("body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise InvalidRequest("body must be a JSON object")
-    unknown = sorted(set(data) - set(required) - set(optional))
-    if unknown:
-        # Echo names only when they look like field names: an error message
-        # is no place to reflect arbitrary client text.
-        shown = [name for name in unknown if _FIELD_NAME.fullmatch(name)]
-        detail = f": {', '.join(shown)}" if len(shown) == len(unknown) else ""
-        raise InvalidRequest(f"unknown field(s){detail}")
-    for name, kind in {**required, **optional}.items():
-        if name not in data:
-            if name in required:
-                raise InvalidRequest(f"missing field: {name}")
-            continue
-        value = data[name]
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise InvalidRequest(f"field {name} must be a {kind.__name__}")
-        if isinstance(value, str) and not storable_text(value):
-            raise InvalidRequest(f"field {name} is not valid text")
-    return data
-
-
 def storable_text(text: str) -> bool:
     """JSON allows lone surrogates (\\ud800) and NUL; no database stores them."""
     if "\x00" in text:
@@ -86,9 +62,95 @@ def storable_text(text: str) -> bool:
     return True
 
 
-def path_id(request: Request, name: str, kind: str) -> int:
+@functools.cache
+def _decoder(kind: type[StructT]) -> msgspec.json.Decoder[StructT]:
+    return msgspec.json.Decoder(kind)
+
+
+@functools.cache
+def _rules(kind: type[msgspec.Struct]) -> dict[str, str]:
+    """Field name -> the rule a person reads in a 422 (the field's description)."""
+    info = msgspec.inspect.type_info(kind)
+    assert isinstance(info, msgspec.inspect.StructType)
+    rules: dict[str, str] = {}
+    for field in info.fields:
+        found = [field.type]
+        while found:
+            node = found.pop()
+            if isinstance(node, msgspec.inspect.Metadata):
+                description = (node.extra_json_schema or {}).get("description")
+                if isinstance(description, str):
+                    rules[field.encode_name] = f"must be {description}"
+                    break
+                found.append(node.type)
+            elif isinstance(node, msgspec.inspect.UnionType):
+                found.extend(node.types)
+    return rules
+
+
+def _unstorable_field(raw: bytes) -> str | None:
+    """The first top-level string field holding text no database stores."""
+    try:
+        data = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    if isinstance(data, dict):
+        for name, value in data.items():
+            if isinstance(value, str) and not storable_text(value):
+                return str(name)
+    return None
+
+
+def _shown(name: str) -> str:
+    # Echo names only when they look like field names: an error message is
+    # no place to reflect arbitrary client text.
+    return f": {name}" if _FIELD_NAME.fullmatch(name) else ""
+
+
+def _refusal(kind: type[msgspec.Struct], raw: bytes, error: msgspec.ValidationError) -> Exception:
+    text = str(error)
+    at = _AT_FIELD.search(text)
+    field = at.group(1) if at else None
+    if (unknown := _UNKNOWN.match(text)) is not None:
+        return InvalidRequest(f"unknown field(s){_shown(unknown.group(1))}")
+    if (missing := _MISSING.match(text)) is not None:
+        return InvalidRequest(f"missing field{_shown(missing.group(1))}")
+    if field is None:
+        return InvalidRequest("body must be a JSON object")
+    if (wrong := _WRONG_TYPE.match(text)) is not None:
+        expected = wrong.group(1).replace(" | null", "")
+        return InvalidRequest(f"field {field} must be a {expected}")
+    # A constraint: out of range (422), unless the text is not even
+    # storable (400, as it would be had the value been in range).
+    if (bad := _unstorable_field(raw)) is not None:
+        return InvalidRequest(f"field {bad} is not valid text")
+    return ValidationFailed(field, _rules(kind).get(field, "is out of range"))
+
+
+def decode_json(kind: type[StructT], raw: bytes) -> StructT:
+    try:
+        body: StructT = _decoder(kind).decode(raw)
+    except msgspec.ValidationError as error:
+        raise _refusal(kind, raw, error) from None
+    except (msgspec.DecodeError, RecursionError):
+        raise InvalidRequest("body is not valid JSON") from None
+    # msgspec refuses lone surrogates and raw control bytes as malformed JSON,
+    # so the one unstorable text left is NUL, and only its escape makes one.
+    if b"\\u0000" in raw:
+        for name in kind.__struct_fields__:
+            value = getattr(body, name)
+            if isinstance(value, str) and not storable_text(value):
+                raise InvalidRequest(f"field {name} is not valid text")
+    return body
+
+
+async def json_body(request: Request, limit: int, kind: type[StructT]) -> StructT:
+    return decode_json(kind, await read_limited(request, limit))
+
+
+def path_id(request: Request, kind: str, name: str = "id") -> int:
     """A decimal ID from the path; anything else names nothing (404)."""
-    raw = request.path_params[name]
+    raw: Any = request.path_params[name]
     if not isinstance(raw, str) or not raw.isascii() or not raw.isdigit() or len(raw) > 19:
         raise NotFound(kind, raw)
     value = int(raw)

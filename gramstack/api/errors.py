@@ -6,11 +6,13 @@ from __future__ import annotations
 import logging
 import math
 
+import msgspec
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from gramstack.api.auth import SESSION_COOKIE, clear_session_cookies
+from gramstack.api.schemas import Error, ErrorDetail
 from gramstack.api.tracking import ResponseTracker
 from gramstack.cache.ports import CacheUnavailable
 from gramstack.domain import errors
@@ -52,10 +54,9 @@ _HTTP_CODES = {
 
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse(
-        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
-    )
+) -> Response:
+    body = msgspec.json.encode(Error(ErrorDetail(code=code, message=message)))
+    return Response(body, status_code=status, headers=headers, media_type="application/json")
 
 
 def status_for(exc: Exception) -> tuple[int, str]:

@@ -1,9 +1,9 @@
 """Prometheus metrics for HTTP traffic, and the ``/metrics`` endpoint.
 
 With several worker processes each keeps its own samples in files under
-the ``metrics_dir`` setting (``gramstack serve`` names it to
-prometheus_client before anything imports it); the endpoint merges them,
-so any worker can answer for all.
+the ``metrics_dir`` setting (``gramstack serve`` installs
+gramstack.runtime.process_metrics before anything builds a metric); the
+endpoint merges them, so any worker can answer for all.
 """
 
 from __future__ import annotations
@@ -37,9 +37,17 @@ IN_FLIGHT = Gauge(
 )
 
 
+_Labels = tuple[str, str, int]
+
+
 class MetricsMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # The labelled children per (method, route template, status):
+        # ``labels()`` checks and joins label values under a lock, which cost
+        # as much as the samples themselves. It holds one entry per label
+        # set prometheus_client already keeps.
+        self._children: dict[_Labels, tuple[Counter, Histogram]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,8 +66,14 @@ class MetricsMiddleware:
             template = getattr(route, "path", None) or "unmatched"
             method = scope["method"]
             status = 500 if response.status is None else response.status
-            REQUESTS.labels(method, template, str(status)).inc()
-            LATENCY.labels(method, template).observe(time.perf_counter() - started)
+            children = self._children.get((method, template, status))
+            if children is None:
+                children = self._children[(method, template, status)] = (
+                    REQUESTS.labels(method, template, str(status)),
+                    LATENCY.labels(method, template),
+                )
+            children[0].inc()
+            children[1].observe(time.perf_counter() - started)
 
 
 async def metrics_endpoint(request: Request) -> Response:

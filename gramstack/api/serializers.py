@@ -1,102 +1,102 @@
-"""Domain views to the JSON objects of api.md (IDs as strings, RFC 3339 times)."""
+"""Domain views to the response structs of api.md (IDs as strings, RFC 3339
+times with milliseconds and ``Z``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from msgspec import UNSET
 
+from gramstack.api import schemas
+from gramstack.domain import models
 from gramstack.domain.media import STANDARD, THUMBNAIL, blob_key
-from gramstack.domain.models import (
-    ActivityView,
-    CommentView,
-    LikeState,
-    MediaView,
-    Page,
-    UserRecord,
-    UserView,
-)
 from gramstack.speedups.timefmt import format_timestamp
-
-T = TypeVar("T")
-JSON = dict[str, Any]
 
 
 def timestamp(ms: int) -> str:
+    """RFC 3339 UTC with milliseconds, formatted by the compiled speedup."""
     return format_timestamp(ms)
 
 
-def user_ref(user: UserRecord) -> JSON:
-    return {"id": str(user.id), "username": user.username}
+def user_ref(user: models.UserRecord) -> schemas.UserRef:
+    return schemas.UserRef(id=str(user.id), username=user.username)
 
 
-def user_json(user: UserRecord, followed_by_me: bool | None = None) -> JSON:
-    body: JSON = {
-        "id": str(user.id),
-        "username": user.username,
-        "full_name": user.full_name,
-        "bio": user.bio,
-        "created_at": timestamp(user.created_at),
-        "follower_count": user.follower_count,
-        "following_count": user.following_count,
-        "media_count": user.media_count,
-    }
-    if followed_by_me is not None:
-        body["followed_by_me"] = followed_by_me
-    return body
+def user(record: models.UserRecord, followed_by_me: bool | None = None) -> schemas.User:
+    return schemas.User(
+        id=str(record.id),
+        username=record.username,
+        full_name=record.full_name,
+        bio=record.bio,
+        created_at=timestamp(record.created_at),
+        follower_count=record.follower_count,
+        following_count=record.following_count,
+        media_count=record.media_count,
+        followed_by_me=UNSET if followed_by_me is None else followed_by_me,
+    )
 
 
-def user_view_json(view: UserView) -> JSON:
-    return user_json(view.user, view.followed_by_me)
+def user_view(view: models.UserView) -> schemas.User:
+    return user(view.user, view.followed_by_me)
 
 
 def image_url(media_id: int, rendition: str) -> str:
     return f"/media/{blob_key(media_id, rendition)}"
 
 
-def media_json(view: MediaView) -> JSON:
-    media = view.media
-    return {
-        "id": str(media.id),
-        "owner": user_ref(view.owner),
-        "caption": media.caption,
-        "created_at": timestamp(media.created_at),
-        "width": media.width,
-        "height": media.height,
-        "images": {
-            "thumbnail": image_url(media.id, THUMBNAIL),
-            "standard": image_url(media.id, STANDARD),
-        },
-        "like_count": media.like_count,
-        "comment_count": media.comment_count,
-        "liked_by_me": view.liked_by_me,
-    }
+def media(view: models.MediaView) -> schemas.Media:
+    record = view.media
+    return schemas.Media(
+        id=str(record.id),
+        owner=user_ref(view.owner),
+        caption=record.caption,
+        created_at=timestamp(record.created_at),
+        width=record.width,
+        height=record.height,
+        images=schemas.Images(
+            thumbnail=image_url(record.id, THUMBNAIL), standard=image_url(record.id, STANDARD)
+        ),
+        like_count=record.like_count,
+        comment_count=record.comment_count,
+        liked_by_me=view.liked_by_me,
+    )
 
 
-def comment_json(view: CommentView) -> JSON:
-    comment = view.comment
-    return {
-        "id": str(comment.id),
-        "media_id": str(comment.media_id),
-        "author": user_ref(view.author),
-        "text": comment.text,
-        "created_at": timestamp(comment.created_at),
-    }
+def comment(view: models.CommentView) -> schemas.Comment:
+    record = view.comment
+    return schemas.Comment(
+        id=str(record.id),
+        media_id=str(record.media_id),
+        author=user_ref(view.author),
+        text=record.text,
+        created_at=timestamp(record.created_at),
+    )
 
 
-def activity_json(view: ActivityView) -> JSON:
+def activity(view: models.ActivityView) -> schemas.Activity:
     item = view.activity
-    return {
-        "id": str(item.id),
-        "type": item.type,
-        "actor": user_ref(view.actor),
-        "media_id": None if item.media_id is None else str(item.media_id),
-        "created_at": timestamp(item.created_at),
-    }
+    return schemas.Activity(
+        id=str(item.id),
+        type=item.type,
+        actor=user_ref(view.actor),
+        media_id=None if item.media_id is None else str(item.media_id),
+        created_at=timestamp(item.created_at),
+    )
 
 
-def like_json(state: LikeState) -> JSON:
-    return {"liked": state.liked, "like_count": state.like_count}
+def like_state(state: models.LikeState) -> schemas.LikeState:
+    return schemas.LikeState(liked=state.liked, like_count=state.like_count)
 
 
-def page_json(page: Page[T], item: Callable[[T], JSON]) -> JSON:
-    return {"items": [item(x) for x in page.items], "next_cursor": page.next_cursor}
+def user_page(page: models.Page[models.UserView]) -> schemas.UserPage:
+    return schemas.UserPage([user_view(v) for v in page.items], page.next_cursor)
+
+
+def media_page(page: models.Page[models.MediaView]) -> schemas.MediaPage:
+    return schemas.MediaPage([media(v) for v in page.items], page.next_cursor)
+
+
+def comment_page(page: models.Page[models.CommentView]) -> schemas.CommentPage:
+    return schemas.CommentPage([comment(v) for v in page.items], page.next_cursor)
+
+
+def activity_page(page: models.Page[models.ActivityView]) -> schemas.ActivityPage:
+    return schemas.ActivityPage([activity(v) for v in page.items], page.next_cursor)

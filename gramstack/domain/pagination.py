@@ -15,9 +15,12 @@ from gramstack.speedups.cursor import encode_cursor as encode_cursor
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+MAX_CURSOR_LENGTH = 64
 
 
 def decode_cursor(kind: str, cursor: str) -> int:
+    if not 0 < len(cursor) <= MAX_CURSOR_LENGTH:
+        raise InvalidCursor("cursor is malformed")
     try:
         return _decode_cursor(kind, cursor)
     except ValueError as error:

@@ -27,12 +27,22 @@ Address = tuple[str, int]
 CacheBackend = Literal["memory", "memcached", "none"]
 
 
+def _one_worker_per_core() -> int:
+    # The cores this process may run on (a container's CPU set), not the
+    # host's: more workers than cores only adds memory and context switches.
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 256))
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("./var")
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = 1
+    workers: int = field(default_factory=_one_worker_per_core)
     region: str = "local"
     database_url: str = ""  # empty: SQLite in WAL mode under data_dir
     # PostgreSQL followers, {region: dsn} in the order given (written
@@ -68,7 +78,16 @@ class Settings:
     login_rate_per_minute: int = 30
     signup_rate_per_minute: int = 10
     job_poll_interval_s: float = 0.2
+    # How long a claimed job is its worker's alone; a worker that dies holding
+    # it lets the claim run out and another worker runs the job again.
+    job_claim_s: float = 60.0
+    # Each server worker also runs the job queue (the embedded default); the
+    # scaled setup turns it off and runs ``gramstack worker`` processes.
+    run_jobs_in_server: bool = True
     log_level: str = "info"
+    # Seconds after it starts that a worker freezes what it has built
+    # (gc.freeze), so that full collections skip it.
+    worker_gc_freeze_after_s: float = 60.0
     expose_backend_header: bool = False
     # Prometheus multiprocess directory: each worker process writes its
     # samples there and /metrics merges them. None: this process's own
@@ -132,6 +151,15 @@ class Settings:
     @property
     def regional_dir(self) -> Path:
         return self.data_dir / "regions"
+
+    def with_home_memcached(self) -> Settings:
+        """These settings with ``memcached_servers`` set to the home region's
+        pool (``region_memcached``) when they name none: a server, worker and
+        invalidator each use their home region's pool."""
+        pool = self.region_memcached.get(self.region)
+        if self.memcached_servers or not pool:
+            return self
+        return dataclasses.replace(self, memcached_servers=pool)
 
     def with_metrics_dir(self) -> Settings:
         """These settings with a multiprocess metrics directory, for servers
@@ -271,11 +299,14 @@ def _validate(settings: Settings) -> None:
         (1 <= settings.port <= 65535, "port must be 1..65535"),
         (1 <= settings.workers <= 256, "workers must be 1..256"),
         (settings.request_deadline_s > 0, "request_deadline_s must be positive"),
+        (settings.worker_gc_freeze_after_s >= 0, "worker_gc_freeze_after_s must be >= 0"),
         (settings.max_upload_bytes > 0, "max_upload_bytes must be positive"),
         (settings.max_image_pixels > 0, "max_image_pixels must be positive"),
         (
-            settings.cache_backend != "memcached" or bool(settings.memcached_servers),
-            "cache_backend = memcached needs memcached_servers",
+            settings.cache_backend != "memcached"
+            or bool(settings.memcached_servers)
+            or settings.region in settings.region_memcached,
+            "cache_backend = memcached needs memcached_servers (or region_memcached[region])",
         ),
         (settings.cache_lease_s >= 1, "cache_lease_s must be at least 1"),
         (settings.memcached_timeout_s > 0, "memcached_timeout_s must be positive"),
@@ -301,6 +332,8 @@ def _validate(settings: Settings) -> None:
         (settings.placement_window_s > 0, "placement_window_s must be positive"),
         (settings.placement_cache_ttl_s > 0, "placement_cache_ttl_s must be positive"),
         (settings.fanout_pull_threshold >= 1, "fanout_pull_threshold must be at least 1"),
+        (settings.job_claim_s >= 1, "job_claim_s must be at least 1"),
+        (settings.job_poll_interval_s > 0, "job_poll_interval_s must be positive"),
         (settings.max_follower_lag_s > 0, "max_follower_lag_s must be positive"),
         (settings.follower_poll_s > 0, "follower_poll_s must be positive"),
         (settings.argon2_memory_kib >= 8, "argon2_memory_kib must be >= 8"),

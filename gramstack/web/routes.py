@@ -43,7 +43,6 @@ SECURITY_HEADERS: dict[str, str] = {
 
 _USERNAME = re.compile(r"[A-Za-z0-9._]{1,30}")
 _MEDIA_ID = re.compile(r"[0-9]{1,20}")
-_SESSION_COOKIE = "gs_session"
 
 
 class _SecureHeaders:
@@ -103,8 +102,9 @@ def _make_templates() -> Jinja2Templates:
 
 
 class _Pages:
-    def __init__(self, templates: Jinja2Templates) -> None:
+    def __init__(self, templates: Jinja2Templates, session_cookie: str) -> None:
         self.templates = templates
+        self.session_cookie = session_cookie
 
     def render(
         self, request: Request, template: str, page: str, status_code: int = 200, **context: Any
@@ -113,7 +113,7 @@ class _Pages:
             page=page,
             # A hint only, so the navigation does not flash; the scripts ask
             # GET /api/v1/me who is really signed in.
-            signed_in_hint=_SESSION_COOKIE in request.cookies,
+            signed_in_hint=self.session_cookie in request.cookies,
         )
         response = self.templates.TemplateResponse(
             request, template, context, status_code=status_code
@@ -158,8 +158,10 @@ def _page(path: str, endpoint: Callable[[Request], Awaitable[Response]], name: s
     return Route(path, app, methods=["GET", "HEAD"], name=name)
 
 
-def web_routes() -> list[BaseRoute]:
-    pages = _Pages(_make_templates())
+def web_routes(session_cookie: str) -> list[BaseRoute]:
+    """The UI's pages; ``session_cookie`` is the API's cookie name (the web
+    layer sits below the API and does not import it)."""
+    pages = _Pages(_make_templates(), session_cookie)
     static = StaticFiles(directory=_STATIC_DIR)
     return [
         _page("/", pages.home, "web:home"),

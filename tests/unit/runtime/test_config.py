@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,7 @@ def test_regions_and_their_pools_are_parsed_once() -> None:
 def test_bad_region_settings_stop_the_start(environ: dict[str, str]) -> None:
     with pytest.raises(ConfigError):
         load_settings(environ=environ)
+
+
+def test_workers_default_to_one_per_usable_core() -> None:
+    assert load_settings(environ={}).workers == len(os.sched_getaffinity(0))

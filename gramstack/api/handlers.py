@@ -1,0 +1,269 @@
+"""The handlers of the endpoint table (``gramstack.api.routes``).
+
+A handler parses its path, calls one use case and returns a response struct;
+the table's machinery authenticated the caller, spent the rate limit and
+decoded the body before it ran, and encodes what it returns.
+"""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+from msgspec import UNSET
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gramstack.api import auth, schemas, serializers
+from gramstack.api.auth import optional_viewer, require_viewer
+from gramstack.api.bodies import path_id, storable_text
+from gramstack.api.endpoints import backends, json_response
+from gramstack.domain import accounts, activity, comments, feed, graph, likes, media
+from gramstack.domain.errors import InvalidRequest, NotFound, TooLarge
+from gramstack.domain.models import PageRequest
+from gramstack.domain.pagination import parse_page_request
+from gramstack.types import Message, Receive
+
+# Room for the multipart framing and a caption around the image itself.
+_MULTIPART_OVERHEAD = 64 * 1024
+_UPLOAD_PARTS = frozenset(schemas.Upload.__struct_fields__)
+
+
+def _page(request: Request, kind: str) -> PageRequest:
+    params = request.query_params
+    return parse_page_request(kind, params.get("limit"), params.get("cursor"))
+
+
+def _username(request: Request) -> str:
+    name: str = request.path_params["username"]
+    return name
+
+
+# -- accounts and sessions ----------------------------------------------------
+
+
+def _session_response(request: Request, grant: accounts.SessionGrant) -> Response:
+    session = schemas.Session(user=serializers.user(grant.user), token=grant.token)
+    response = json_response(session, 201)
+    if auth.wants_session_cookie(request):
+        auth.set_session_cookies(response, grant.token)
+    return response
+
+
+async def create_account(request: Request, body: schemas.SignUp) -> schemas.Session | Response:
+    grant = await accounts.sign_up(backends(request), body.username, body.password, body.full_name)
+    return _session_response(request, grant)
+
+
+async def create_session(request: Request, body: schemas.LogIn) -> schemas.Session | Response:
+    grant = await accounts.log_in(backends(request), body.username, body.password)
+    return _session_response(request, grant)
+
+
+async def delete_session(request: Request, _: None) -> Response | None:
+    require_viewer(request)
+    await accounts.log_out(backends(request), request.state.token)
+    response = Response(status_code=204)
+    auth.clear_session_cookies(response)
+    return response
+
+
+async def get_me(request: Request, _: None) -> schemas.User:
+    user = await accounts.get_me(backends(request), require_viewer(request))
+    return serializers.user(user, followed_by_me=False)
+
+
+async def update_me(request: Request, body: schemas.ProfileUpdate) -> schemas.User:
+    full_name = None if body.full_name is UNSET else body.full_name
+    bio = None if body.bio is UNSET else body.bio
+    user = await accounts.update_me(backends(request), require_viewer(request), full_name, bio)
+    return serializers.user(user, followed_by_me=False)
+
+
+# -- users and follows ----------------------------------------------------------
+
+
+async def get_user(request: Request, _: None) -> schemas.User:
+    view = await graph.get_user(backends(request), _username(request), optional_viewer(request))
+    return serializers.user_view(view)
+
+
+async def follow(request: Request, _: None) -> schemas.User:
+    view = await graph.follow(backends(request), require_viewer(request), _username(request))
+    return serializers.user_view(view)
+
+
+async def unfollow(request: Request, _: None) -> schemas.User:
+    view = await graph.unfollow(backends(request), require_viewer(request), _username(request))
+    return serializers.user_view(view)
+
+
+async def followers(request: Request, _: None) -> schemas.UserPage:
+    page = await graph.followers(
+        backends(request),
+        _username(request),
+        _page(request, graph.FOLLOWERS),
+        optional_viewer(request),
+    )
+    return serializers.user_page(page)
+
+
+async def following(request: Request, _: None) -> schemas.UserPage:
+    page = await graph.following(
+        backends(request),
+        _username(request),
+        _page(request, graph.FOLLOWING),
+        optional_viewer(request),
+    )
+    return serializers.user_page(page)
+
+
+async def user_media(request: Request, _: None) -> schemas.MediaPage:
+    page = await media.user_media(
+        backends(request),
+        _username(request),
+        _page(request, media.USER_MEDIA),
+        optional_viewer(request),
+    )
+    return serializers.media_page(page)
+
+
+# -- media ----------------------------------------------------------------------
+
+
+def _too_large_message(max_bytes: int) -> str:
+    if max_bytes >= 1024 * 1024:
+        return f"the image is larger than {max_bytes / (1024 * 1024):g} MB"
+    return f"the image is larger than {max_bytes:,} bytes"
+
+
+def _limited_receive(receive: Receive, limit: int) -> Receive:
+    """Count body bytes as they arrive and stop the upload past ``limit``,
+    so an oversized body is refused without being read in full."""
+    seen = 0
+
+    async def limited() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise TooLarge(_too_large_message(limit - _MULTIPART_OVERHEAD), limit)
+        return message
+
+    return limited
+
+
+async def post_media(request: Request, _: None) -> schemas.Media:
+    viewer = require_viewer(request)
+    b = backends(request)
+    max_bytes = b.limits.max_upload_bytes
+    limit = max_bytes + _MULTIPART_OVERHEAD
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise TooLarge(_too_large_message(max_bytes), max_bytes)
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InvalidRequest("body must be multipart/form-data with a 'file' part")
+    limited = Request(request.scope, _limited_receive(request.receive, limit))
+    async with limited.form(max_files=1, max_fields=4) as form:
+        unknown = sorted(set(form.keys()) - _UPLOAD_PARTS)
+        if unknown:
+            raise InvalidRequest(f"unknown field(s): {', '.join(unknown)}")
+        upload = form.get("file")
+        caption = form.get("caption", "")
+        if not isinstance(upload, UploadFile):
+            raise InvalidRequest("missing 'file' part with the image")
+        if not isinstance(caption, str) or not storable_text(caption):
+            raise InvalidRequest("caption must be text")
+        if upload.size is not None and upload.size > max_bytes:
+            raise TooLarge(_too_large_message(max_bytes), max_bytes)
+        view = await media.post_media(b, viewer, upload.file, caption)
+    return serializers.media(view)
+
+
+async def get_media(request: Request, _: None) -> schemas.Media:
+    media_id = path_id(request, "media")
+    view = await media.get_media(backends(request), media_id, optional_viewer(request))
+    return serializers.media(view)
+
+
+async def delete_media(request: Request, _: None) -> None:
+    viewer = require_viewer(request)
+    await media.delete_media(backends(request), viewer, path_id(request, "media"))
+
+
+async def like(request: Request, _: None) -> schemas.LikeState:
+    viewer = require_viewer(request)
+    state = await likes.like(backends(request), viewer, path_id(request, "media"))
+    return serializers.like_state(state)
+
+
+async def unlike(request: Request, _: None) -> schemas.LikeState:
+    viewer = require_viewer(request)
+    state = await likes.unlike(backends(request), viewer, path_id(request, "media"))
+    return serializers.like_state(state)
+
+
+async def likers(request: Request, _: None) -> schemas.UserPage:
+    media_id = path_id(request, "media")
+    page = await likes.likers(
+        backends(request), media_id, _page(request, likes.LIKERS), optional_viewer(request)
+    )
+    return serializers.user_page(page)
+
+
+async def add_comment(request: Request, body: schemas.NewComment) -> schemas.Comment:
+    viewer = require_viewer(request)
+    media_id = path_id(request, "media")
+    view = await comments.add_comment(backends(request), viewer, media_id, body.text)
+    return serializers.comment(view)
+
+
+async def list_comments(request: Request, _: None) -> schemas.CommentPage:
+    media_id = path_id(request, "media")
+    page = await comments.list_comments(
+        backends(request), media_id, _page(request, comments.COMMENTS), optional_viewer(request)
+    )
+    return serializers.comment_page(page)
+
+
+async def delete_comment(request: Request, _: None) -> None:
+    viewer = require_viewer(request)
+    await comments.delete_comment(backends(request), viewer, path_id(request, "comment"))
+
+
+# -- feed and activity ----------------------------------------------------------
+
+
+async def home_feed(request: Request, _: None) -> schemas.MediaPage:
+    viewer = require_viewer(request)
+    page = await feed.home_feed(backends(request), viewer, _page(request, feed.FEED))
+    return serializers.media_page(page)
+
+
+async def activity_inbox(request: Request, _: None) -> schemas.ActivityPage:
+    viewer = require_viewer(request)
+    page = await activity.activity(backends(request), viewer, _page(request, activity.ACTIVITY))
+    return serializers.activity_page(page)
+
+
+# -- images -------------------------------------------------------------------------
+
+RENDITIONS = frozenset(get_args(schemas.Rendition))
+
+
+async def image(request: Request, _: None) -> Response:
+    media_id = path_id(request, "media")
+    rendition = request.path_params["rendition"]
+    if rendition not in RENDITIONS:
+        raise NotFound("image", rendition)
+    data = await backends(request).blobs.read(media.blob_key(media_id, rendition))
+    if data is None:
+        raise NotFound("image", media_id)
+    # The bytes never change, but the post may be deleted: caches must ask
+    # again each time (a cheap 304 while it exists, a 404 once it is gone).
+    etag = f'"{media_id}-{rendition}"'
+    headers: dict[str, Any] = {"Cache-Control": "no-cache", "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type="image/jpeg", headers=headers)

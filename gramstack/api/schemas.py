@@ -1,0 +1,253 @@
+"""Request and response bodies of api.md, declared once as msgspec types.
+
+The same declaration decodes and checks a request, encodes a response and
+becomes the JSON Schema of the OpenAPI document. Every constraint the server
+enforces is written on the field it constrains, so the document states it:
+the domain (``gramstack.domain.validation``) still enforces the business
+rules, with the same limits imported from there.
+
+Request structs forbid unknown fields; response structs omit ``UNSET``
+fields (``followed_by_me`` on anonymous requests).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from gramstack.domain.pagination import MAX_CURSOR_LENGTH
+from gramstack.domain.validation import MAX_BIO, MAX_CAPTION, MAX_COMMENT, MAX_FULL_NAME
+
+# Text a database can store: JSON may carry NUL and lone surrogates (\ud800);
+# neither PostgreSQL nor UTF-8 can hold them, so such text is refused (400).
+# A lone surrogate is not Unicode text at all, so only NUL needs stating.
+# Patterns use \uXXXX escapes only: Python, ECMA-262 and Rust's regex (the
+# validators OpenAPI tools use) read them alike.
+STORABLE_CHAR = r"[^\u0000]"
+STORABLE_TEXT = rf"^{STORABLE_CHAR}*$"
+# What str.isspace() calls whitespace, the test of the domain's "not blank"
+# rule (it differs from Unicode's White_Space, so it is spelled out).
+_SPACES = "".join(f"\\u{ord(c):04x}" for c in map(chr, range(0x10000)) if c.isspace())
+NOT_BLANK_TEXT = rf"^{STORABLE_CHAR}*[^{_SPACES}\u0000]{STORABLE_CHAR}*$"
+
+ID_PATTERN = "^[0-9]{1,19}$"
+USERNAME_PATTERN = "^[A-Za-z0-9._]{1,30}$"
+STORED_USERNAME_PATTERN = "^[a-z0-9._]{1,30}$"
+CURSOR_PATTERN = f"^[A-Za-z0-9_-]{{1,{MAX_CURSOR_LENGTH}}}$"
+
+
+def text(max_length: int, min_length: int = 0, pattern: str = STORABLE_TEXT) -> object:
+    """A ``Meta`` for request text: lengths enforced (422), storability stated."""
+    rule = f"{min_length} to {max_length}" if min_length else f"at most {max_length}"
+    # The pattern is stated, not enforced by msgspec: unstorable text is a
+    # malformed request (400), which bodies.py checks before the lengths.
+    return Meta(
+        min_length=min_length or None,
+        max_length=max_length,
+        description=f"{rule} characters",
+        extra_json_schema={"pattern": pattern},
+    )
+
+
+Id = Annotated[str, Meta(pattern=ID_PATTERN, description="64-bit ID as a decimal string")]
+Timestamp = Annotated[
+    str, Meta(extra_json_schema={"format": "date-time"}, description="RFC 3339, UTC, ms")
+]
+Count = Annotated[int, Meta(ge=0)]
+Pixels = Annotated[int, Meta(ge=1, le=1080)]
+StoredUsername = Annotated[str, Meta(pattern=STORED_USERNAME_PATTERN)]
+
+
+# -- responses ------------------------------------------------------------------------
+
+
+class ErrorDetail(msgspec.Struct, forbid_unknown_fields=True):
+    code: Annotated[str, Meta(pattern="^[a-z][a-z0-9_]*$")]
+    message: str
+
+
+class Error(msgspec.Struct, forbid_unknown_fields=True):
+    """Every error body of api.md."""
+
+    error: ErrorDetail
+
+
+class UserRef(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+    username: StoredUsername
+
+
+class User(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    id: Id
+    username: StoredUsername
+    full_name: Annotated[str, Meta(max_length=MAX_FULL_NAME)]
+    bio: Annotated[str, Meta(max_length=MAX_BIO)]
+    created_at: Timestamp
+    follower_count: Count
+    following_count: Count
+    media_count: Count
+    followed_by_me: Annotated[
+        bool | UnsetType, Meta(description="Present only when the request is authenticated.")
+    ] = UNSET
+
+
+class Images(msgspec.Struct, forbid_unknown_fields=True):
+    thumbnail: Annotated[str, Meta(pattern="^/media/", description="<=150 px, GET without auth")]
+    standard: Annotated[str, Meta(pattern="^/media/", description="<=1080 px, GET without auth")]
+
+
+class Media(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+    owner: UserRef
+    caption: Annotated[str, Meta(max_length=MAX_CAPTION)]
+    created_at: Timestamp
+    width: Pixels
+    height: Pixels
+    images: Images
+    like_count: Count
+    comment_count: Count
+    liked_by_me: Annotated[bool, Meta(description="Always present; false when anonymous.")]
+
+
+class Comment(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+    media_id: Id
+    author: UserRef
+    text: Annotated[str, Meta(min_length=1, max_length=MAX_COMMENT)]
+    created_at: Timestamp
+
+
+class Activity(msgspec.Struct, forbid_unknown_fields=True):
+    id: Id
+    type: Literal["like", "comment", "follow"]
+    actor: UserRef
+    media_id: Id | None
+    created_at: Timestamp
+
+
+class Session(msgspec.Struct, forbid_unknown_fields=True):
+    user: User
+    token: str
+
+
+class LikeState(msgspec.Struct, forbid_unknown_fields=True):
+    liked: bool
+    like_count: Count
+
+
+NextCursor = Annotated[
+    str | None,
+    Meta(description="Pass as `cursor` for the next page; null on the last page."),
+]
+
+
+class UserPage(msgspec.Struct, forbid_unknown_fields=True):
+    items: list[User]
+    next_cursor: NextCursor
+
+
+class MediaPage(msgspec.Struct, forbid_unknown_fields=True):
+    items: list[Media]
+    next_cursor: NextCursor
+
+
+class CommentPage(msgspec.Struct, forbid_unknown_fields=True):
+    items: list[Comment]
+    next_cursor: NextCursor
+
+
+class ActivityPage(msgspec.Struct, forbid_unknown_fields=True):
+    items: list[Activity]
+    next_cursor: NextCursor
+
+
+class Health(msgspec.Struct, forbid_unknown_fields=True):
+    status: Literal["ok"]
+
+
+class Readiness(msgspec.Struct, forbid_unknown_fields=True):
+    status: Literal["ok"]
+    checks: dict[str, str]
+
+
+class NotReady(msgspec.Struct, forbid_unknown_fields=True):
+    """503 of ``/readyz``: the error shape plus which backend is failing."""
+
+    error: ErrorDetail
+    checks: dict[str, str]
+
+
+# -- requests ---------------------------------------------------------------------------
+
+Username = Annotated[
+    str,
+    Meta(
+        pattern=USERNAME_PATTERN,
+        description="1 to 30 characters of a-z, 0-9, '.' and '_' (case-insensitive)",
+    ),
+]
+Password = Annotated[str, text(128, 8)]
+FullName = Annotated[str, text(MAX_FULL_NAME)]
+Bio = Annotated[str, text(MAX_BIO)]
+Caption = Annotated[str, text(MAX_CAPTION)]
+CommentText = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=MAX_COMMENT,
+        description=f"1 to {MAX_COMMENT} characters, not all whitespace",
+        extra_json_schema={"pattern": NOT_BLANK_TEXT},
+    ),
+]
+# Log-in takes any text: a wrong name is just a failed log-in (401).
+AnyText = Annotated[str, Meta(extra_json_schema={"pattern": STORABLE_TEXT})]
+
+
+class SignUp(msgspec.Struct, forbid_unknown_fields=True):
+    username: Username
+    password: Password
+    full_name: FullName = ""
+
+
+class LogIn(msgspec.Struct, forbid_unknown_fields=True):
+    username: AnyText
+    password: AnyText
+
+
+class ProfileUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    full_name: FullName | UnsetType = UNSET
+    bio: Bio | UnsetType = UNSET
+
+
+class NewComment(msgspec.Struct, forbid_unknown_fields=True):
+    text: CommentText
+
+
+class Upload(msgspec.Struct, forbid_unknown_fields=True):
+    """The multipart form of `POST /api/v1/media`: one `file` part, an optional `caption`."""
+
+    file: Annotated[
+        bytes,
+        Meta(
+            description="A still JPEG, PNG or WebP image, not empty",
+            # The raw bytes of the part (msgspec would describe base64 text).
+            extra_json_schema={"format": "binary", "minLength": 1},
+        ),
+    ]
+    caption: Caption = ""
+
+
+# -- path parameters ----------------------------------------------------------------------
+
+Rendition = Literal["thumb.jpg", "std.jpg"]
+
+
+class OpenAPIDocument(msgspec.Struct):
+    """``/openapi.json`` itself (described, not restated)."""
+
+    openapi: Annotated[str, Meta(pattern="^3[.]1[.]")]
+    info: dict[str, str]
+    paths: dict[str, dict[str, Any]]
+    components: dict[str, dict[str, Any]]
