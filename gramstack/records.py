@@ -68,7 +68,7 @@ class Change:
 
     table: str
     action: Action
-    row: Mapping[str, int] = field(default_factory=dict)
+    row: Mapping[str, int | str] = field(default_factory=dict)
 
     def value(self, column: str) -> Any:
         return self.row.get(column)

@@ -46,7 +46,7 @@ from gramstack.regional.sql import SqlRegionalStore
 from gramstack.runtime.config import Settings
 from gramstack.runtime.shared import SharedMaxTable
 from gramstack.runtime.wan import across_wan
-from gramstack.runtime.write_marks import SharedWriteMarks
+from gramstack.runtime.write_marks import FreshFillCache, SharedKeyMarks, SharedWriteMarks
 from gramstack.storage.ports import Database
 from gramstack.storage.postgres import PostgresDatabase
 from gramstack.storage.router import FollowerRouter
@@ -90,7 +90,7 @@ def memcached_lease_cache(settings: Settings) -> MemcachedLeaseCache:
 
 
 async def _keep_cache_current(
-    settings: Settings, primary: Database, cache: LeaseCache
+    settings: Settings, primary: Database, cache: LeaseCache, marks: SharedKeyMarks | None
 ) -> tuple[LeaseCache, asyncio.Task[None], Callable[[int], None] | None]:
     """The cache the use cases get, and the task that keeps it current.
 
@@ -102,6 +102,9 @@ async def _keep_cache_current(
     The third value, for in-process caches, is told each committed outbox ID
     so that the workers of this server skip the outbox query while nothing
     new was committed.
+
+    With followers (``marks``), the tailer marks what it evicts and the
+    cache's fills honour the marks (runtime/write_marks.py).
     """
     reader = OutboxReader(primary)
     if isinstance(cache, InProcessLeaseCache):
@@ -110,13 +113,35 @@ async def _keep_cache_current(
             cache,
             poll_s=settings.outbox_poll_s,
             retention_s=settings.outbox_retention_s,
+            mark=None if marks is None else marks.mark,
         )
         await tailer.start()
         head = SharedMaxTable(settings.data_dir / "run" / "outbox-head.bin", slots=1)
-        synced = OutboxSyncedCache(cache, tailer, committed_head=lambda: head.get(0))
+        synced: LeaseCache = OutboxSyncedCache(cache, tailer, committed_head=lambda: head.get(0))
+        if marks is not None:
+            synced = FreshFillCache(synced, marks)
         return synced, asyncio.create_task(tailer.run()), lambda i: head.raise_to(0, i)
     task = asyncio.create_task(prune_forever(reader, settings.outbox_retention_s))
-    return cache, task, None
+    if marks is None or isinstance(cache, NullLeaseCache):
+        # No cache, no fill to outlive a write: reads see what their node has.
+        return cache, task, None
+    shared = cache if isinstance(cache, MemcachedLeaseCache) else None
+    return FreshFillCache(cache, marks, shared, mark_ttl_s(settings)), task, None
+
+
+def mark_ttl_s(settings: Settings) -> int:
+    """How long a write mark is kept in a shared cache: past it, a follower
+    still behind the write lags more than ``max_follower_lag_s`` and is
+    skipped (with a margin for the router's polls)."""
+    return int(settings.max_follower_lag_s * 2) + 5
+
+
+async def _key_marks(settings: Settings, primary: Database) -> SharedKeyMarks | None:
+    """The write marks of cache keys, when reads may come from followers."""
+    if not isinstance(primary, FollowerRouter):
+        return None
+    sysid = await primary.leader.system_identifier()
+    return SharedKeyMarks(SharedMaxTable(settings.data_dir / "run" / f"key-lsn-{sysid}.bin"))
 
 
 def _postgres(
@@ -161,7 +186,7 @@ async def _open_primary(
                 for region, dsn in followers.items()
             },
             home_region=settings.region,
-            marks=SharedWriteMarks(table, cache, ttl_s=int(settings.max_follower_lag_s * 2) + 5),
+            marks=SharedWriteMarks(table, cache, ttl_s=mark_ttl_s(settings)),
             max_lag_s=settings.max_follower_lag_s,
             refresh_s=settings.follower_poll_s,
         )
@@ -322,10 +347,13 @@ async def open_backends(
     await migrate(primary)
     opened = await _open_regions(settings)
     regions: dict[str, RegionalStore] = _as_seen_from(settings, opened)
-    cache, cache_task, on_outbox = await _keep_cache_current(settings, primary, cache)
+    marks = await _key_marks(settings, primary)
+    cache, cache_task, on_outbox = await _keep_cache_current(settings, primary, cache, marks)
     store = PrimaryStore(
         primary,
-        on_commit=evict_after_commit(cache),
+        on_commit=evict_after_commit(
+            cache, cache.mark_written if isinstance(cache, FreshFillCache) else None
+        ),
         outbox=settings.cache_backend == "memory",
         on_outbox=on_outbox,
     )
