@@ -16,6 +16,7 @@ from gramstack.storage.discovery import SqlDiscoveryStore
 from gramstack.storage.graph import SqlGraphStore
 from gramstack.storage.leases import SqlIdShardLeases, SqlRateLimitBuckets
 from gramstack.storage.media import SqlMediaStore
+from gramstack.storage.placement import SqlLocationTable
 from gramstack.storage.ports import Database, OnCommit
 from gramstack.storage.queue import SqlJobQueue
 from gramstack.storage.reactions import SqlReactionStore
@@ -51,6 +52,7 @@ class PrimaryStore:
         self.reactions = SqlReactionStore(writer)
         self.discovery = SqlDiscoveryStore(writer)
         self.queue = SqlJobQueue(db)
+        self.placement = SqlLocationTable(db)
         self.leases = SqlIdShardLeases(db)
         self.buckets = SqlRateLimitBuckets(db)
         self.readiness = SqlReadiness(db)
