@@ -29,6 +29,7 @@ class UserRecord:
     follower_count: int
     following_count: int
     media_count: int
+    avatar_id: int | None = None  # names the avatar's blobs; None: no avatar
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,7 @@ class Change:
 
     table: str
     action: Action
-    row: Mapping[str, int] = field(default_factory=dict)
+    row: Mapping[str, int | str] = field(default_factory=dict)
 
     def value(self, column: str) -> Any:
         return self.row.get(column)

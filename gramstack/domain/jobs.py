@@ -75,10 +75,18 @@ class InboxRemove(_Payload, frozen=True):
     id: int  # the activity's
 
 
-Payload = FanoutMedia | MediaRemoved | InboxAdd | InboxRemove
+class AccountDeletion(_Payload, frozen=True):
+    """Clear everything a deleted account made (``domain.account_deletion``);
+    re-enqueued until done, each run a bounded number of batches."""
+
+    KIND: ClassVar[str] = "account_deletion"
+    user_id: int
+
+
+Payload = FanoutMedia | MediaRemoved | InboxAdd | InboxRemove | AccountDeletion
 
 KINDS: dict[str, type[Payload]] = {
-    cls.KIND: cls for cls in (FanoutMedia, MediaRemoved, InboxAdd, InboxRemove)
+    cls.KIND: cls for cls in (FanoutMedia, MediaRemoved, InboxAdd, InboxRemove, AccountDeletion)
 }
 _ENCODER = msgspec.json.Encoder()
 _DECODERS: dict[str, msgspec.json.Decoder[Payload]] = {
@@ -114,3 +122,7 @@ def inbox_add(job_id: int, user_id: int, activity: ActivityRecord) -> NewJob:
 
 def inbox_remove(job_id: int, user_id: int, activity_id: int) -> NewJob:
     return InboxRemove(user_id, activity_id).queued(job_id)
+
+
+def account_deletion(job_id: int, user_id: int) -> NewJob:
+    return AccountDeletion(user_id).queued(job_id)

@@ -40,7 +40,24 @@ def _ints(change: ChangedRow, *columns: str) -> list[int] | None:
 
 def _users(change: ChangedRow) -> list[str]:
     found = _ints(change, "id")
-    return [] if found is None else [keys.user_key(found[0])]
+    affected = [] if found is None else [keys.user_key(found[0])]
+    username = change.value("username")
+    # A username changes hands only when an account is deleted and the name
+    # signed up again: then its cached ID is the deleted account's.
+    if isinstance(username, str) and change.action != "update":
+        affected.append(keys.username_key(username))
+    return affected
+
+
+# The longest query user search takes (api.md: ``q`` is 1..30 characters).
+SEARCH_PREFIX_MAX = 30
+
+
+def _user_words(change: ChangedRow) -> list[str]:
+    word = change.value("word")
+    if not isinstance(word, str):
+        return []
+    return [keys.user_search_key(word[:n]) for n in range(1, min(len(word), SEARCH_PREFIX_MAX) + 1)]
 
 
 def _media(change: ChangedRow) -> list[str]:
@@ -57,7 +74,10 @@ def _media(change: ChangedRow) -> list[str]:
 
 def _follows(change: ChangedRow) -> list[str]:
     found = _ints(change, "follower_id", "followee_id")
-    return [] if found is None else [keys.follows_key(*found)]
+    if found is None:
+        return []
+    # The follower's suggestions exclude whom they follow.
+    return [keys.follows_key(*found), keys.suggestions_key(found[0])]
 
 
 def _likes(change: ChangedRow) -> list[str]:
@@ -69,7 +89,8 @@ Rule = Callable[[ChangedRow], list[str]]
 
 # table -> (columns the rule reads, rule)
 RULES: Mapping[str, tuple[tuple[str, ...], Rule]] = {
-    "users": (("id",), _users),
+    "users": (("id", "username"), _users),
+    "user_words": (("word",), _user_words),
     "media": (("id", "owner_id"), _media),
     "follows": (("follower_id", "followee_id"), _follows),
     "likes": (("user_id", "media_id"), _likes),

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from gramstack.storage.accounts import SqlAccountStore
+from gramstack.storage.discovery import SqlDiscoveryStore
+from gramstack.storage.erasure import SqlAccountErasure
 from gramstack.storage.graph import SqlGraphStore
 from gramstack.storage.leases import SqlIdShardLeases, SqlRateLimitBuckets
 from gramstack.storage.media import SqlMediaStore
@@ -48,6 +50,8 @@ class PrimaryStore:
         self.graph = SqlGraphStore(writer)
         self.media = SqlMediaStore(writer)
         self.reactions = SqlReactionStore(writer)
+        self.erasure = SqlAccountErasure(writer)
+        self.discovery = SqlDiscoveryStore(db)
         self.queue = SqlJobQueue(db)
         self.leases = SqlIdShardLeases(db)
         self.buckets = SqlRateLimitBuckets(db)
