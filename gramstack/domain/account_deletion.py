@@ -42,52 +42,57 @@ async def _untell(b: Backends, items: list[tuple[int, int]]) -> None:
     await b.cache.delete([keys.unread_key(owner) for owner in {o for _, o in items}])
 
 
-async def following_step(b: Backends, user_id: int) -> bool:
+Batch = list[tuple[int, ...]]
+
+
+async def following_step(b: Backends, user_id: int, batch: Batch | None = None) -> Batch:
     """Follows the account made: its follow items in the followees' inboxes,
-    their follower counts. True when a batch was done (there may be more)."""
-    batch = await b.store.erasure.following_batch(user_id, BATCH)
-    await _untell(b, batch)
+    their follower counts. Each step does one batch (``batch``, to repeat one
+    as a retry would, else the next) and returns it: empty when none is left."""
+    batch = batch if batch is not None else await b.store.erasure.following_batch(user_id, BATCH)
+    await _untell(b, [(follow_id, followee) for follow_id, followee in batch])
     await b.store.erasure.delete_follows([follow_id for follow_id, _ in batch])
-    return bool(batch)
+    return batch
 
 
-async def follower_step(b: Backends, user_id: int) -> bool:
+async def follower_step(b: Backends, user_id: int, batch: Batch | None = None) -> Batch:
     """Follows of the account: its posts in the followers' timelines, their
     following counts."""
-    batch = await b.store.erasure.follower_batch(user_id, BATCH)
+    batch = batch if batch is not None else await b.store.erasure.follower_batch(user_id, BATCH)
     for region, followers in (await _regions_of(b, [f for _, f in batch])).items():
         for follower in followers:
             await region.remove_author_from_timeline(follower, user_id)
     await b.store.erasure.delete_follows([follow_id for follow_id, _ in batch])
-    return bool(batch)
+    return batch
 
 
-async def like_step(b: Backends, user_id: int) -> bool:
-    batch = await b.store.erasure.like_batch(user_id, BATCH)
+async def like_step(b: Backends, user_id: int, batch: Batch | None = None) -> Batch:
+    batch = batch if batch is not None else await b.store.erasure.like_batch(user_id, BATCH)
     await _untell(b, [(like_id, owner) for like_id, _, owner in batch])
     await b.store.erasure.delete_likes([like_id for like_id, _, _ in batch])
-    return bool(batch)
+    return batch
 
 
-async def comment_step(b: Backends, user_id: int) -> bool:
-    batch = await b.store.erasure.comment_batch(user_id, BATCH)
+async def comment_step(b: Backends, user_id: int, batch: Batch | None = None) -> Batch:
+    batch = batch if batch is not None else await b.store.erasure.comment_batch(user_id, BATCH)
     await _untell(b, [(comment_id, owner) for comment_id, _, owner in batch])
     await b.store.erasure.delete_comments([comment_id for comment_id, _, _ in batch])
-    return bool(batch)
+    return batch
 
 
-async def media_step(b: Backends, user_id: int) -> bool:
+async def media_step(b: Backends, user_id: int, batch: Batch | None = None) -> Batch:
     """The account's posts: gone from every timeline, their image files, and
     the likes and comments on them."""
-    batch = await b.store.erasure.media_batch(user_id, MEDIA_BATCH)
-    for media_id in batch:
+    if batch is None:
+        batch = [(m,) for m in await b.store.erasure.media_batch(user_id, MEDIA_BATCH)]
+    for (media_id,) in batch:
         for region in b.regions.values():
             await region.remove_media_from_timelines(media_id)
     await b.blobs.delete(
-        [blob_key(media_id, name) for media_id in batch for name in (THUMBNAIL, STANDARD)]
+        [blob_key(media_id, name) for (media_id,) in batch for name in (THUMBNAIL, STANDARD)]
     )
-    await b.store.erasure.delete_media(user_id, batch)
-    return bool(batch)
+    await b.store.erasure.delete_media(user_id, [media_id for (media_id,) in batch])
+    return batch
 
 
 async def final_step(b: Backends, user_id: int) -> None:

@@ -32,9 +32,7 @@ def test_a_username_taken_again_evicts_its_cached_id() -> None:
         keys.username_key("ana"),
     ]
     # Counter updates (every follow) leave the username's key alone.
-    assert keys_for([Change("users", "update", {"id": 4, "username": "ana"})]) == [
-        keys.user_key(4)
-    ]
+    assert keys_for([Change("users", "update", {"id": 4, "username": "ana"})]) == [keys.user_key(4)]
 
 
 def test_a_search_word_evicts_the_results_of_each_prefix() -> None:
