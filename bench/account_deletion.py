@@ -275,6 +275,7 @@ def main() -> None:
     parser.add_argument("--sqlite-only", action="store_true")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="gramstack-deletion-"))
+    scratch.chmod(0o755)  # the PostgreSQL server runs as its own user
     results = []
     try:
         (scratch / "sqlite").mkdir()

@@ -13,6 +13,7 @@ any point and run again, or run twice at once: nothing is decremented twice.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 from gramstack.cache import keys
 from gramstack.domain import jobs
@@ -42,57 +43,64 @@ async def _untell(b: Backends, items: list[tuple[int, int]]) -> None:
     await b.cache.delete([keys.unread_key(owner) for owner in {o for _, o in items}])
 
 
-Batch = list[tuple[int, ...]]
+Batch = Sequence[tuple[int, ...]]
 
 
 async def following_step(b: Backends, user_id: int, batch: Batch | None = None) -> Batch:
     """Follows the account made: its follow items in the followees' inboxes,
     their follower counts. Each step does one batch (``batch``, to repeat one
     as a retry would, else the next) and returns it: empty when none is left."""
-    batch = batch if batch is not None else await b.store.erasure.following_batch(user_id, BATCH)
-    await _untell(b, [(follow_id, followee) for follow_id, followee in batch])
-    await b.store.erasure.delete_follows([follow_id for follow_id, _ in batch])
-    return batch
+    todo: Batch = (
+        batch if batch is not None else await b.store.erasure.following_batch(user_id, BATCH)
+    )
+    await _untell(b, [(follow_id, followee) for follow_id, followee in todo])
+    await b.store.erasure.delete_follows([follow_id for follow_id, _ in todo])
+    return todo
 
 
 async def follower_step(b: Backends, user_id: int, batch: Batch | None = None) -> Batch:
     """Follows of the account: its posts in the followers' timelines, their
     following counts."""
-    batch = batch if batch is not None else await b.store.erasure.follower_batch(user_id, BATCH)
-    for region, followers in (await _regions_of(b, [f for _, f in batch])).items():
+    todo: Batch = (
+        batch if batch is not None else await b.store.erasure.follower_batch(user_id, BATCH)
+    )
+    for region, followers in (await _regions_of(b, [f for _, f in todo])).items():
         for follower in followers:
             await region.remove_author_from_timeline(follower, user_id)
-    await b.store.erasure.delete_follows([follow_id for follow_id, _ in batch])
-    return batch
+    await b.store.erasure.delete_follows([follow_id for follow_id, _ in todo])
+    return todo
 
 
 async def like_step(b: Backends, user_id: int, batch: Batch | None = None) -> Batch:
-    batch = batch if batch is not None else await b.store.erasure.like_batch(user_id, BATCH)
-    await _untell(b, [(like_id, owner) for like_id, _, owner in batch])
-    await b.store.erasure.delete_likes([like_id for like_id, _, _ in batch])
-    return batch
+    todo: Batch = batch if batch is not None else await b.store.erasure.like_batch(user_id, BATCH)
+    await _untell(b, [(like_id, owner) for like_id, _, owner in todo])
+    await b.store.erasure.delete_likes([like_id for like_id, _, _ in todo])
+    return todo
 
 
 async def comment_step(b: Backends, user_id: int, batch: Batch | None = None) -> Batch:
-    batch = batch if batch is not None else await b.store.erasure.comment_batch(user_id, BATCH)
-    await _untell(b, [(comment_id, owner) for comment_id, _, owner in batch])
-    await b.store.erasure.delete_comments([comment_id for comment_id, _, _ in batch])
-    return batch
+    todo: Batch = (
+        batch if batch is not None else await b.store.erasure.comment_batch(user_id, BATCH)
+    )
+    await _untell(b, [(comment_id, owner) for comment_id, _, owner in todo])
+    await b.store.erasure.delete_comments([comment_id for comment_id, _, _ in todo])
+    return todo
 
 
 async def media_step(b: Backends, user_id: int, batch: Batch | None = None) -> Batch:
     """The account's posts: gone from every timeline, their image files, and
     the likes and comments on them."""
+    todo: Batch = batch or []
     if batch is None:
-        batch = [(m,) for m in await b.store.erasure.media_batch(user_id, MEDIA_BATCH)]
-    for (media_id,) in batch:
+        todo = [(m,) for m in await b.store.erasure.media_batch(user_id, MEDIA_BATCH)]
+    for (media_id,) in todo:
         for region in b.regions.values():
             await region.remove_media_from_timelines(media_id)
     await b.blobs.delete(
-        [blob_key(media_id, name) for (media_id,) in batch for name in (THUMBNAIL, STANDARD)]
+        [blob_key(media_id, name) for (media_id,) in todo for name in (THUMBNAIL, STANDARD)]
     )
-    await b.store.erasure.delete_media(user_id, [media_id for (media_id,) in batch])
-    return batch
+    await b.store.erasure.delete_media(user_id, [media_id for (media_id,) in todo])
+    return todo
 
 
 async def final_step(b: Backends, user_id: int) -> None:
