@@ -96,10 +96,12 @@ async def update_me(b: Backends, viewer: int, full_name: str | None, bio: str | 
     return updated
 
 
-async def _check_password(b: Backends, viewer: int, password: str) -> None:
+async def _check_password(b: Backends, viewer: int, password: str) -> str:
+    """The stored hash ``password`` matches; Unauthorized when it does not."""
     stored = await b.store.accounts.password_hash(viewer)
-    if not await b.passwords.verify(stored, password):
+    if stored is None or not await b.passwords.verify(stored, password):
         raise Unauthorized("wrong password")
+    return stored
 
 
 async def change_password(
@@ -108,13 +110,14 @@ async def change_password(
     """Set a new password; every session but the caller's stops working at
     once (sessions are checked on the leader on every request, never from a
     cache, so the revocation's commit is the moment they stop)."""
-    await _check_password(b, viewer, current_password)
+    checked = await _check_password(b, viewer, current_password)
     check_password(new_password)
     new_hash = await b.passwords.hash(new_password)
     if not await b.store.accounts.change_password(
-        viewer, new_hash, hash_token(token), b.clock_ms()
+        viewer, checked, new_hash, hash_token(token), b.clock_ms()
     ):
-        raise Unauthorized("invalid or revoked token")
+        # Changed by a concurrent request since it was checked.
+        raise Unauthorized("wrong password")
 
 
 async def delete_account(b: Backends, viewer: int, password: str) -> None:

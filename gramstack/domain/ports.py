@@ -59,9 +59,10 @@ class AccountStore(Protocol):
     async def password_hash(self, user_id: int) -> str | None: ...
 
     async def change_password(
-        self, user_id: int, password_hash: str, keep_token_hash: str, now: int
+        self, user_id: int, expected_hash: str, password_hash: str, keep_token_hash: str, now: int
     ) -> bool:
-        """Also revokes every session but ``keep_token_hash``'s, in the same transaction."""
+        """Also revokes every session but ``keep_token_hash``'s, in the same
+        transaction; False (nothing changed) unless the stored hash is ``expected_hash``."""
         ...
 
     async def mark_deleted(self, user_id: int, now: int, jobs: Sequence[NewJob]) -> str | None:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from gramstack.records import Change, NewJob, UserRecord
-from gramstack.storage.ports import Connection, Database, Row
+from gramstack.storage.ports import Database, Row
 from gramstack.storage.queries import by_ids, has_replicas
 from gramstack.storage.transaction import Transaction, Writer
 
@@ -156,17 +156,24 @@ class SqlAccountStore:
         return None if value is None else str(value)
 
     async def change_password(
-        self, user_id: int, password_hash: str, keep_token_hash: str, now: int
+        self, user_id: int, expected_hash: str, password_hash: str, keep_token_hash: str, now: int
     ) -> bool:
         """Set the password and revoke every other session, in one
         transaction: ``session_user`` reads the leader, so no revoked token
-        authenticates once this commits. False when there is no such user."""
+        authenticates once this commits. Only while the stored hash is still
+        ``expected_hash`` (the one the current password was checked against),
+        so of two concurrent changes one wins and the other is refused.
+        False when it was not (or there is no such user)."""
         async with self._writer.transaction(for_user=user_id) as tx:
-            if not await _live(tx.conn, user_id):
-                return False
-            await tx.conn.execute(
-                "UPDATE users SET password_hash = $2 WHERE id = $1", user_id, password_hash
+            changed = await tx.conn.fetchval(
+                "UPDATE users SET password_hash = $3"
+                " WHERE id = $1 AND password_hash = $2 AND deleted_at IS NULL RETURNING id",
+                user_id,
+                expected_hash,
+                password_hash,
             )
+            if changed is None:
+                return False
             await tx.conn.execute(
                 "UPDATE sessions SET revoked_at = $3"
                 " WHERE user_id = $1 AND token_hash <> $2 AND revoked_at IS NULL",
