@@ -44,11 +44,6 @@ async def _drop_words(tx: Transaction, user_id: int) -> list[str]:
     return [row["word"] for row in rows]
 
 
-async def _live(conn: Connection, user_id: int) -> bool:
-    value = await conn.fetchval("SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL", user_id)
-    return value is not None
-
-
 class SqlAccountStore:
     def __init__(self, writer: Writer) -> None:
         self._writer = writer
