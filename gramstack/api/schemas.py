@@ -270,7 +270,9 @@ class AccountDeletion(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class SeenMark(msgspec.Struct, forbid_unknown_fields=True):
-    up_to: Annotated[Id, Meta(description="The ID of one of the caller's activity items")]
+    """`up_to`: the ID of one of the caller's activity items."""
+
+    up_to: Id
 
 
 class NewComment(msgspec.Struct, forbid_unknown_fields=True):

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from gramstack.cache import keys
 from gramstack.domain import jobs
 from gramstack.domain.avatars import avatar_blob_keys
 from gramstack.domain.backends import Backends
@@ -40,7 +39,7 @@ async def _untell(b: Backends, items: list[tuple[int, int]]) -> None:
     """Tombstone the activity items (ID, inbox owner) the account caused."""
     for activity_id, owner in items:
         await (await b.region_for(owner)).remove_activity(owner, activity_id)
-    await b.cache.delete([keys.unread_key(owner) for owner in {o for _, o in items}])
+    await b.store.inbox_marks.inbox_changed([owner for _, owner in items])
 
 
 Batch = Sequence[tuple[int, ...]]
@@ -109,8 +108,8 @@ async def final_step(b: Backends, user_id: int) -> None:
     if avatar is not None:
         await b.blobs.delete(avatar_blob_keys(avatar))
     await (await b.region_for(user_id)).remove_user(user_id)
+    await b.store.inbox_marks.forget(user_id)
     await b.store.erasure.delete_account(user_id)
-    await b.cache.delete([keys.unread_key(user_id), keys.suggestions_key(user_id)])
 
 
 STEPS = (following_step, follower_step, like_step, comment_step, media_step)

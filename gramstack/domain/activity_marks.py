@@ -13,10 +13,12 @@ UNREAD_CAP = 100
 
 async def unread_count(b: Backends, viewer: int) -> int:
     async def load() -> bytes | None:
+        seen = await b.store.inbox_marks.seen_id(viewer)
         region = await b.region_for(viewer)
-        return str(await region.unread_count(viewer, UNREAD_CAP)).encode()
+        return str(await region.count_activity_after(viewer, seen, UNREAD_CAP)).encode()
 
-    # Evicted on every inbox write (fanout.run_job) and by the seen mark.
+    # Evicted by the rule table when the inbox_marks row changes: on every
+    # inbox write (fanout.run_job) and when the seen mark moves.
     cached = await b.cache.get_or_load(keys.unread_key(viewer), load, b.limits.cache_ttl_s)
     return int(cached or b"0")
 
@@ -25,5 +27,4 @@ async def mark_seen(b: Backends, viewer: int, up_to: int) -> None:
     region = await b.region_for(viewer)
     if not await region.has_activity(viewer, up_to):
         raise NotFound("activity", up_to)
-    await region.mark_seen(viewer, up_to)
-    await b.cache.delete([keys.unread_key(viewer)])
+    await b.store.inbox_marks.mark_seen(viewer, up_to)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from gramstack.cache import keys
 from gramstack.domain import account_deletion, jobs
 from gramstack.domain.backends import Backends
 from gramstack.records import Job
@@ -46,9 +45,9 @@ async def run_job(b: Backends, job: Job) -> None:
             await _media_removed(b, removed)
         case jobs.InboxAdd() as added:
             await (await b.region_for(added.user_id)).add_activity(added.user_id, added.activity())
-            await b.cache.delete([keys.unread_key(added.user_id)])
+            await b.store.inbox_marks.inbox_changed([added.user_id])
         case jobs.InboxRemove() as removal:
             await (await b.region_for(removal.user_id)).remove_activity(removal.user_id, removal.id)
-            await b.cache.delete([keys.unread_key(removal.user_id)])
+            await b.store.inbox_marks.inbox_changed([removal.user_id])
         case jobs.AccountDeletion() as deletion:
             await account_deletion.run(b, deletion.user_id)

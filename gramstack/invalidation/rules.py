@@ -85,6 +85,11 @@ def _likes(change: ChangedRow) -> list[str]:
     return [] if found is None else [keys.liked_key(*found)]
 
 
+def _inbox_marks(change: ChangedRow) -> list[str]:
+    found = _ints(change, "user_id")
+    return [] if found is None else [keys.unread_key(found[0])]
+
+
 Rule = Callable[[ChangedRow], list[str]]
 
 # table -> (columns the rule reads, rule)
@@ -94,6 +99,7 @@ RULES: Mapping[str, tuple[tuple[str, ...], Rule]] = {
     "media": (("id", "owner_id"), _media),
     "follows": (("follower_id", "followee_id"), _follows),
     "likes": (("user_id", "media_id"), _likes),
+    "inbox_marks": (("user_id",), _inbox_marks),
 }
 TABLES: tuple[str, ...] = tuple(RULES)
 COLUMNS: Mapping[str, tuple[str, ...]] = {table: rule[0] for table, rule in RULES.items()}

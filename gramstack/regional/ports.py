@@ -41,17 +41,13 @@ class RegionalStore(Protocol):
     ) -> list[ActivityRecord]: ...
 
     async def remove_user(self, user_id: int) -> None:
-        """Drop a deleted account's whole timeline, inbox and seen mark."""
+        """Drop a deleted account's whole timeline and inbox."""
         ...
 
     async def has_activity(self, user_id: int, activity_id: int) -> bool: ...
 
-    async def mark_seen(self, user_id: int, up_to: int) -> None:
-        """Move the seen mark to ``up_to``; never backwards."""
-        ...
-
-    async def unread_count(self, user_id: int, cap: int) -> int:
-        """Items newer than the seen mark, counting at most ``cap``."""
+    async def count_activity_after(self, user_id: int, after: int, cap: int) -> int:
+        """Items with IDs above ``after``, counting at most ``cap``."""
         ...
 
     async def ping(self) -> None: ...

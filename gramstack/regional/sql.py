@@ -65,9 +65,6 @@ _TABLES = [
     " user_id BIGINT NOT NULL, id BIGINT NOT NULL, type TEXT NOT NULL,"
     " actor_id BIGINT NOT NULL, media_id BIGINT, created_at BIGINT NOT NULL,"
     " PRIMARY KEY (user_id, id{clustering})){layout}",
-    # The newest activity ID each user has seen (the unread count's mark).
-    "CREATE TABLE IF NOT EXISTS inbox_seen ("
-    " user_id BIGINT NOT NULL PRIMARY KEY, seen_id BIGINT NOT NULL)",
 ]
 _INDEXES = [
     "CREATE INDEX IF NOT EXISTS timeline_by_author ON timeline (user_id, author_id)",
@@ -211,7 +208,6 @@ class SqlRegionalStore:
         async with self.db.write() as conn:
             await conn.execute("DELETE FROM timeline WHERE user_id = $1", user_id)
             await conn.execute("DELETE FROM inbox WHERE user_id = $1", user_id)
-            await conn.execute("DELETE FROM inbox_seen WHERE user_id = $1", user_id)
 
     async def has_activity(self, user_id: int, activity_id: int) -> bool:
         async with self.db.read(fresh=True) as conn:
@@ -222,25 +218,14 @@ class SqlRegionalStore:
             )
         return found is not None
 
-    async def mark_seen(self, user_id: int, up_to: int) -> None:
-        async with self.db.write() as conn:
-            await conn.execute(
-                "INSERT INTO inbox_seen (user_id, seen_id) VALUES ($1, $2)"
-                " ON CONFLICT (user_id) DO UPDATE SET seen_id = CASE"
-                " WHEN excluded.seen_id > inbox_seen.seen_id THEN excluded.seen_id"
-                " ELSE inbox_seen.seen_id END",
-                user_id,
-                up_to,
-            )
-
-    async def unread_count(self, user_id: int, cap: int) -> int:
-        # A range of the partition above the mark, stopped at ``cap`` rows.
+    async def count_activity_after(self, user_id: int, after: int, cap: int) -> int:
+        # A range of the partition above ``after``, stopped at ``cap`` rows.
         async with self.db.read(fresh=True) as conn:
             value = await conn.fetchval(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM inbox WHERE user_id = $1 AND id >"
-                " COALESCE((SELECT seen_id FROM inbox_seen WHERE user_id = $1), 0)"
-                f" AND type <> '{_REMOVED}' LIMIT $2) AS newer",
+                "SELECT COUNT(*) FROM (SELECT 1 FROM inbox WHERE user_id = $1 AND id > $2"
+                f" AND type <> '{_REMOVED}' LIMIT $3) AS newer",
                 user_id,
+                after,
                 cap,
             )
         return int(value or 0)

@@ -15,6 +15,7 @@ from gramstack.storage.accounts import SqlAccountStore
 from gramstack.storage.discovery import SqlDiscoveryStore
 from gramstack.storage.erasure import SqlAccountErasure
 from gramstack.storage.graph import SqlGraphStore
+from gramstack.storage.inbox_marks import SqlInboxMarks
 from gramstack.storage.leases import SqlIdShardLeases, SqlRateLimitBuckets
 from gramstack.storage.media import SqlMediaStore
 from gramstack.storage.ports import Database, OnCommit
@@ -52,6 +53,7 @@ class PrimaryStore:
         self.reactions = SqlReactionStore(writer)
         self.erasure = SqlAccountErasure(writer)
         self.discovery = SqlDiscoveryStore(db)
+        self.inbox_marks = SqlInboxMarks(writer)
         self.queue = SqlJobQueue(db)
         self.leases = SqlIdShardLeases(db)
         self.buckets = SqlRateLimitBuckets(db)
