@@ -357,7 +357,7 @@ ENDPOINTS: list[Endpoint[Any, Any]] = [
         204,
         auth="required",
         body=schemas.SeenMark,
-        errors=(404,),
+        errors=(404, 422),
     ),
     Endpoint(
         "GET",
