@@ -7,7 +7,8 @@ store call a cache miss makes) for random prefixes of 1 to 4 characters
 and prints p50/p99 per size and backend, the 100k/10k ratio, and the plan
 each backend chose (SQLite ``EXPLAIN QUERY PLAN``, PostgreSQL ``EXPLAIN``).
 
-    .venv/bin/python bench/user_search_bench.py [--sizes 10000,100000] [--queries 400] [--sqlite-only]
+    .venv/bin/python bench/user_search_bench.py [--sizes 10000,100000] [--queries 400]
+        [--sqlite-only]
 """
 
 from __future__ import annotations
