@@ -203,7 +203,9 @@ class SqlAccountStore:
             )
             for word in await _drop_words(tx, user_id):
                 tx.changed(Change("user_words", "delete", {"word": word, "user_id": user_id}))
-            tx.changed(Change("users", "update", {"id": user_id, "username": str(username)}))
+            # "delete" for the rules: the account is gone from reads, and its
+            # username's cached ID with it.
+            tx.changed(Change("users", "delete", {"id": user_id, "username": str(username)}))
             tx.enqueue(*jobs)
         return str(username)
 
