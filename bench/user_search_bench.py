@@ -27,7 +27,12 @@ from typing import Any
 
 from gramstack.runtime import devcluster
 from gramstack.storage.accounts import search_words
-from gramstack.storage.discovery import SEARCH_CANDIDATES, SqlDiscoveryStore, prefix_successor
+from gramstack.storage.discovery import (
+    SEARCH_CANDIDATES,
+    SEARCH_SQL,
+    SqlDiscoveryStore,
+    prefix_successor,
+)
 from gramstack.storage.ports import Database
 from gramstack.storage.postgres import PostgresDatabase
 from gramstack.storage.schema import migrate
@@ -64,13 +69,7 @@ async def _seed(db: Database, n: int, start: int, rng: random.Random) -> None:
 
 
 async def _plan(db: Database, prefix: str) -> list[str]:
-    sql = (
-        "SELECT u.id FROM (SELECT DISTINCT user_id FROM"
-        " (SELECT user_id FROM user_words WHERE word >= $1 AND word < $2 LIMIT $3) m) w"
-        " JOIN users u ON u.id = w.user_id WHERE u.deleted_at IS NULL"
-        " ORDER BY CASE WHEN u.username = $1 THEN 0 ELSE 1 END,"
-        " u.follower_count DESC, u.id LIMIT $4 OFFSET $5"
-    )
+    sql = SEARCH_SQL
     args = (prefix, prefix_successor(prefix), SEARCH_CANDIDATES, PAGE, 0)
     explain = "EXPLAIN QUERY PLAN " if db.dialect == "sqlite" else "EXPLAIN (ANALYZE, COSTS OFF) "
     async with db.read() as conn:

@@ -14,7 +14,20 @@ from gramstack.storage.ports import Database
 
 # A one-letter query may match a large share of all users; only this many of
 # the matches (in word order) are ranked by follower count.
-SEARCH_CANDIDATES = 5000
+SEARCH_CANDIDATES = 2000
+# Each candidate's user row is looked up by its primary key (a correlated
+# subquery, so the planner cannot turn it into a scan of every user to hash
+# join), and the exact username's ID once.
+SEARCH_SQL = (
+    "SELECT user_id AS id FROM ("
+    " SELECT m.user_id, (SELECT u.follower_count FROM users u"
+    " WHERE u.id = m.user_id AND u.deleted_at IS NULL) AS followers"
+    " FROM (SELECT DISTINCT user_id FROM"
+    " (SELECT user_id FROM user_words WHERE word >= $1 AND word < $2 LIMIT $3) c) m"
+    ") r WHERE followers IS NOT NULL"
+    " ORDER BY CASE WHEN user_id = (SELECT id FROM users WHERE username = $1) THEN 0 ELSE 1 END,"
+    " followers DESC, user_id LIMIT $4 OFFSET $5"
+)
 FOLLOWINGS_SAMPLED = 100
 THEIR_FOLLOWINGS_SAMPLED = 50
 
@@ -40,16 +53,7 @@ class SqlDiscoveryStore:
         count (then ID, so pages are stable)."""
         async with self._db.read() as conn:
             rows = await conn.fetch(
-                "SELECT u.id FROM (SELECT DISTINCT user_id FROM"
-                " (SELECT user_id FROM user_words WHERE word >= $1 AND word < $2 LIMIT $3) m) w"
-                " JOIN users u ON u.id = w.user_id WHERE u.deleted_at IS NULL"
-                " ORDER BY CASE WHEN u.username = $1 THEN 0 ELSE 1 END,"
-                " u.follower_count DESC, u.id LIMIT $4 OFFSET $5",
-                prefix,
-                prefix_successor(prefix),
-                SEARCH_CANDIDATES,
-                limit,
-                offset,
+                SEARCH_SQL, prefix, prefix_successor(prefix), SEARCH_CANDIDATES, limit, offset
             )
         return [int(row["id"]) for row in rows]
 
