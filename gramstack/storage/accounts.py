@@ -189,13 +189,18 @@ class SqlAccountStore:
             )
             if username is None:
                 return None
-            # A name no sign-up can take (it starts with '.'), so the real one is free.
-            await tx.conn.execute(
-                "UPDATE users SET deleted_at = $2, username = $3 WHERE id = $1",
+            # A name no sign-up can take (it starts with '.'), so the real one
+            # is free. Conditional: of two concurrent deletions the second's
+            # update waits for the first, then matches nothing and stops.
+            marked = await tx.conn.fetchval(
+                "UPDATE users SET deleted_at = $2, username = $3"
+                " WHERE id = $1 AND deleted_at IS NULL RETURNING id",
                 user_id,
                 now,
                 f".deleted.{user_id}",
             )
+            if marked is None:
+                return None
             await tx.conn.execute(
                 "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
                 user_id,
