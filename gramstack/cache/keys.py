@@ -57,3 +57,8 @@ def suggestions_key(user_id: int) -> str:
 def unread_key(user_id: int) -> str:
     """The number of ``user_id``'s activity items newer than their seen mark."""
     return f"{VERSION}:unread:{user_id}"
+
+
+def pulled_followees_key(follower_id: int) -> str:
+    """The accounts one user follows whose posts the feed pulls (JSON list)."""
+    return f"{VERSION}:pulled:{follower_id}"

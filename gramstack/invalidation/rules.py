@@ -76,8 +76,12 @@ def _follows(change: ChangedRow) -> list[str]:
     found = _ints(change, "follower_id", "followee_id")
     if found is None:
         return []
-    # The follower's suggestions exclude whom they follow.
-    return [keys.follows_key(*found), keys.suggestions_key(found[0])]
+    # The follower's pulled followees change; their suggestions exclude whom they follow.
+    return [
+        keys.follows_key(*found),
+        keys.pulled_followees_key(found[0]),
+        keys.suggestions_key(found[0]),
+    ]
 
 
 def _likes(change: ChangedRow) -> list[str]:
