@@ -114,6 +114,10 @@ def _operation(endpoint: Endpoint[Any, Any]) -> JSON:
         {"name": name, "in": "path", "required": True, "schema": _inline(kind)}
         for name, kind in endpoint.path_params.items()
     ]
+    parameters += [
+        {"name": name, "in": "query", "required": required, "schema": _inline(kind)}
+        for name, (kind, required) in endpoint.query_params.items()
+    ]
     if endpoint.page:
         parameters += _page_parameters()
     parameters += [

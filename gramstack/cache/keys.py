@@ -54,6 +54,24 @@ def liked_key(user_id: int, media_id: int) -> str:
     return f"{VERSION}:liked:{user_id}:{media_id}"
 
 
+def user_search_key(prefix: str) -> str:
+    """The best-ranked user IDs whose username or a name word starts with
+    ``prefix`` (lowercase). Hashed: the prefix may hold any character,
+    a memcached key may not."""
+    digest = hashlib.sha256(prefix.encode()).hexdigest()[:32]
+    return f"{VERSION}:usearch:{digest}"
+
+
+def suggestions_key(user_id: int) -> str:
+    """The ranked IDs of the accounts suggested to ``user_id``."""
+    return f"{VERSION}:suggest:{user_id}"
+
+
+def unread_key(user_id: int) -> str:
+    """The number of ``user_id``'s activity items newer than their seen mark."""
+    return f"{VERSION}:unread:{user_id}"
+
+
 def pulled_followees_key(follower_id: int) -> str:
     """The accounts one user follows whose posts the feed pulls (JSON list)."""
     return f"{VERSION}:pulled:{follower_id}"

@@ -13,9 +13,12 @@ from collections.abc import Callable, Mapping
 
 from gramstack.storage.accounts import SqlAccountStore
 from gramstack.storage.discovery import SqlDiscoveryStore
+from gramstack.storage.erasure import SqlAccountErasure
 from gramstack.storage.graph import SqlGraphStore
+from gramstack.storage.inbox_marks import SqlInboxMarks
 from gramstack.storage.leases import SqlIdShardLeases, SqlRateLimitBuckets
 from gramstack.storage.media import SqlMediaStore
+from gramstack.storage.people import SqlPeopleStore
 from gramstack.storage.placement import SqlLocationTable
 from gramstack.storage.ports import Database, OnCommit
 from gramstack.storage.queue import SqlJobQueue
@@ -50,7 +53,10 @@ class PrimaryStore:
         self.graph = SqlGraphStore(writer)
         self.media = SqlMediaStore(writer)
         self.reactions = SqlReactionStore(writer)
+        self.erasure = SqlAccountErasure(writer)
         self.discovery = SqlDiscoveryStore(writer)
+        self.people = SqlPeopleStore(db)
+        self.inbox_marks = SqlInboxMarks(writer)
         self.queue = SqlJobQueue(db)
         self.placement = SqlLocationTable(db)
         self.leases = SqlIdShardLeases(db)
