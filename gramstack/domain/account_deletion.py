@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from gramstack.domain import jobs
 from gramstack.domain.avatars import avatar_blob_keys
 from gramstack.domain.backends import Backends
-from gramstack.domain.media import STANDARD, THUMBNAIL, blob_key
+from gramstack.domain.media import MAX_PHOTOS, blob_keys
 from gramstack.regional.ports import RegionalStore
 
 BATCH = 500
@@ -87,17 +87,23 @@ async def comment_step(b: Backends, user_id: int, batch: Batch | None = None) ->
 
 
 async def media_step(b: Backends, user_id: int, batch: Batch | None = None) -> Batch:
-    """The account's posts: gone from every timeline, their image files, and
-    the likes and comments on them."""
+    """The account's posts: gone from every timeline, their caption mentions'
+    activity items, every photo's image files, their tags (with the tags'
+    counts), and the likes and comments on them."""
     todo: Batch = batch or []
     if batch is None:
         todo = [(m,) for m in await b.store.erasure.media_batch(user_id, MEDIA_BATCH)]
     for (media_id,) in todo:
         for region in b.regions.values():
             await region.remove_media_from_timelines(media_id)
-    await b.blobs.delete(
-        [blob_key(media_id, name) for (media_id,) in todo for name in (THUMBNAIL, STANDARD)]
-    )
+        # The caption's mention items in other users' inboxes; the mention
+        # rows go after their items, so a repeated batch still finds them.
+        mentioned = await b.store.media.caption_mentions(media_id)
+        await _untell(b, [(activity_id, user_id) for user_id, activity_id in mentioned.items()])
+        await b.store.media.forget_caption_mentions(media_id)
+    # Every rendition of every photo a carousel may have: keys naming no
+    # file are ignored, and the photo count is not worth a read per post.
+    await b.blobs.delete([key for (media_id,) in todo for key in blob_keys(media_id, MAX_PHOTOS)])
     await b.store.erasure.delete_media(user_id, [media_id for (media_id,) in todo])
     return todo
 

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from gramstack.records import Change
+from gramstack.storage.media import remove_tags, split_names
 from gramstack.storage.ports import Connection, Database
 from gramstack.storage.queries import in_list
 from gramstack.storage.transaction import Writer
@@ -143,8 +144,8 @@ class SqlAccountErasure:
         return [r[0] for r in rows]
 
     async def delete_media(self, owner_id: int, media_ids: Sequence[int]) -> int:
-        """The posts with the likes and comments on them (by anyone: they
-        count only toward these posts, which go)."""
+        """The posts with their tags, and the likes and comments on them (by
+        anyone: they count only toward these posts, which go)."""
         if not media_ids:
             return 0
         listed = in_list(media_ids)
@@ -152,9 +153,13 @@ class SqlAccountErasure:
             await tx.conn.execute(f"DELETE FROM likes WHERE media_id IN ({listed})", *media_ids)
             await tx.conn.execute(f"DELETE FROM comments WHERE media_id IN ({listed})", *media_ids)
             rows = await tx.conn.fetch(
-                f"DELETE FROM media WHERE id IN ({listed}) RETURNING id", *media_ids
+                f"DELETE FROM media WHERE id IN ({listed}) RETURNING id, hashtags", *media_ids
             )
             await _decrement(tx.conn, "users", "media_count", [owner_id] * len(rows))
+            # Only the posts this transaction deleted give back their tags,
+            # so a repeated batch corrects no tag count twice.
+            for r in rows:
+                await remove_tags(tx, int(r["id"]), split_names(r["hashtags"]))
             for r in rows:
                 row = {"id": int(r["id"]), "owner_id": owner_id}
                 tx.changed(Change("media", "delete", row))

@@ -26,7 +26,7 @@ def encode_photos(photos: Sequence[PhotoRecord]) -> str:
     )
 
 
-def _names(text: str) -> tuple[str, ...]:
+def split_names(text: str) -> tuple[str, ...]:
     return tuple(text.split())
 
 
@@ -45,8 +45,8 @@ def media_record(row: Row) -> MediaRecord:
         like_count=int(row["like_count"]),
         comment_count=int(row["comment_count"]),
         photos=photos,
-        hashtags=_names(row["hashtags"]),
-        mentions=_names(row["mentions"]),
+        hashtags=split_names(row["hashtags"]),
+        mentions=split_names(row["mentions"]),
         edited_at=None if edited is None else int(edited),
     )
 
@@ -82,7 +82,7 @@ async def _add_tags(tx: Transaction, media_id: int, tags: Sequence[str]) -> None
         tx.changed(Change("media_tags", "insert", {"tag": tag, "media_id": media_id}))
 
 
-async def _remove_tags(tx: Transaction, media_id: int, tags: Sequence[str]) -> None:
+async def remove_tags(tx: Transaction, media_id: int, tags: Sequence[str]) -> None:
     for tag in tags:
         await tx.conn.execute(
             "DELETE FROM media_tags WHERE tag = $1 AND media_id = $2", tag, media_id
@@ -165,7 +165,7 @@ class SqlMediaStore:
             )
             await tx.conn.execute("DELETE FROM likes WHERE media_id = $1", media_id)
             await tx.conn.execute("DELETE FROM comments WHERE media_id = $1", media_id)
-            await _remove_tags(tx, media_id, _names(row["hashtags"]))
+            await remove_tags(tx, media_id, split_names(row["hashtags"]))
             tx.enqueue(*jobs)
             # The likes go with it; their membership keys name media that no
             # longer exists, which hydration drops, so they need no eviction.
@@ -214,7 +214,7 @@ class SqlMediaStore:
             if caption is not None and parsed is not None:
                 new_caption = caption
                 hashtags, mentions = tuple(parsed[0]), tuple(parsed[1])
-                await _remove_tags(tx, media_id, [t for t in old.hashtags if t not in hashtags])
+                await remove_tags(tx, media_id, [t for t in old.hashtags if t not in hashtags])
                 await _add_tags(tx, media_id, [t for t in hashtags if t not in old.hashtags])
                 existing = {
                     int(r["user_id"]): int(r["activity_id"])
