@@ -112,3 +112,36 @@ def test_two_concurrent_deletions_delete_once(
     assert statuses[0] == 204 and set(statuses[1:]) <= {204, 401}, statuses
     assert 204 in statuses
     eventually(lambda: get_me(http, bo)["follower_count"] == 0, timeout=20)
+
+
+def test_a_deleted_accounts_carousels_tags_and_mentions_go_too(
+    http: httpx.Client, signup: Callable[..., Account]
+) -> None:
+    gone, bo = signup(), signup()
+    tag = f"gonetag{gone.id}"
+    images = [make_image(size=(64, 48)), make_image(size=(48, 64)), make_image(size=(32, 32))]
+    files = [("file", (f"p{i}.jpg", data, "image/jpeg")) for i, data in enumerate(images)]
+    caption = ("caption", (None, f"#{tag} with @{bo.username}"))
+    created = http.post(f"{API}/media", headers=gone.headers, files=[*files, caption])
+    assert created.status_code == 201, created.text
+    carousel = created.json()
+    urls = [url for photo in carousel["photos"] for url in photo["images"].values()]
+    assert len(urls) == 9 and all(http.get(url).status_code == 200 for url in urls)
+    assert get_json(http, f"{API}/tags/{tag}")["media_count"] == 1
+
+    def mentions() -> list[object]:
+        items = get_json(http, f"{API}/activity", bo)["items"]
+        return [i for i in items if i["type"] == "mention"]
+
+    eventually(lambda: len(mentions()) == 1)
+
+    assert _delete_me(http, gone).status_code == 204
+
+    def cleared() -> None:
+        assert mentions() == []
+        assert get_json(http, f"{API}/tags/{tag}")["media_count"] == 0
+        assert paginate(http, f"{API}/tags/{tag}/media") == []
+        for url in urls:
+            assert http.get(url).status_code == 404, url
+
+    eventually(cleared, timeout=20)
