@@ -104,7 +104,9 @@ def set_session_cookies(response: Response, token: str, *, secure: bool) -> None
 
 
 def clear_session_cookies(response: Response, *, secure: bool) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=secure)
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=secure
+    )
     response.delete_cookie(CSRF_COOKIE, path="/", samesite="strict", secure=secure)
 
 

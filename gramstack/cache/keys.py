@@ -4,7 +4,7 @@ prefix changes whenever a cached value's shape does."""
 
 from __future__ import annotations
 
-VERSION = "v1"
+VERSION = "v2"  # v2: users and media as MessagePack arrays
 
 
 def username_key(username: str) -> str:

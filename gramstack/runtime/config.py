@@ -236,7 +236,9 @@ def _parse_networks(raw: Any) -> tuple[Network, ...]:
     if isinstance(raw, tuple) and all(isinstance(n, Network) for n in raw):
         return raw
     try:
-        return tuple(dict.fromkeys(ipaddress.ip_network(item, strict=False) for item in _items(raw)))
+        return tuple(
+            dict.fromkeys(ipaddress.ip_network(item, strict=False) for item in _items(raw))
+        )
     except ValueError as exc:
         raise ValueError(f"expected addresses or CIDR blocks separated by commas: {exc}") from None
 
