@@ -61,7 +61,7 @@ async def _cached_records(
     ids: Sequence[int],
     key_of: Callable[[int], str],
     load: Callable[[list[int]], Awaitable[Mapping[int, R]]],
-    record_type: type[R],
+    decoder: msgspec.msgpack.Decoder[R],
 ) -> dict[int, R]:
     by_key = {key_of(i): i for i in dict.fromkeys(ids)}
     if not by_key:
@@ -72,9 +72,6 @@ async def _cached_records(
         return {key_of(i): _encode(record) for i, record in found.items()}
 
     cached = await b.cache.get_many_or_load(list(by_key), load_many, b.limits.cache_ttl_s)
-    decoder: msgspec.msgpack.Decoder[R] = (
-        _USER_DECODER if record_type is UserRecord else _MEDIA_DECODER  # type: ignore[assignment]
-    )
     return {by_key[k]: decoder.decode(v) for k, v in cached.items()}
 
 
@@ -86,7 +83,7 @@ async def user_records(
     async def load(ids: list[int]) -> Mapping[int, UserRecord]:
         return await b.store.accounts.users(ids, viewer=viewer)
 
-    return await _cached_records(b, user_ids, keys.user_key, load, UserRecord)
+    return await _cached_records(b, user_ids, keys.user_key, load, _USER_DECODER)
 
 
 async def media_records(
@@ -97,7 +94,7 @@ async def media_records(
     async def load(ids: list[int]) -> Mapping[int, MediaRecord]:
         return await b.store.media.media(ids, viewer=viewer)
 
-    return await _cached_records(b, media_ids, keys.media_key, load, MediaRecord)
+    return await _cached_records(b, media_ids, keys.media_key, load, _MEDIA_DECODER)
 
 
 def _flag(member: bool) -> bytes:
