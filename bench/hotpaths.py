@@ -47,7 +47,7 @@ from tests.support.server import ServerProcess, free_port, start_server  # noqa:
 # Inclusive profile buckets: a label and a substring of a frame's file.
 PARTS = {
     "aiosqlite thread hop": "aiosqlite/",
-    "sqlite3 on the loop": "gramstack/storage/sqlite.py",
+    "storage/sqlite.py (either path)": "gramstack/storage/sqlite.py",
     "cache client": "gramstack/cache/",
     "hydration": "gramstack/domain/hydration.py",
     "stdlib json": "json/",
