@@ -22,6 +22,7 @@ from tests.api.conftest import (
 from tests.support.server import ServerProcess
 
 LOGINS_PER_MINUTE = 3
+CLIENT_ADDRESS = "127.0.0.2"
 
 
 @pytest.fixture
@@ -55,8 +56,11 @@ def _logins_from_invented_addresses(server: ServerProcess, count: int) -> list[i
     body = {"username": account.username, "password": account.password}
     codes = []
     for n in range(count):
-        # A new connection each time, so both workers take turns answering.
-        with api_client(server.base_url) as client:
+        # A new connection each time, so both workers take turns answering;
+        # from a loopback address of its own, so that this test's bucket is
+        # not 127.0.0.1's, which other tests' servers may share (PostgreSQL).
+        transport = httpx.HTTPTransport(local_address=CLIENT_ADDRESS)
+        with httpx.Client(base_url=server.base_url, transport=transport, timeout=30) as client:
             headers = {"X-Forwarded-For": f"203.0.113.{n + 1}"}
             codes.append(client.post(f"{API}/sessions", json=body, headers=headers).status_code)
     return codes
