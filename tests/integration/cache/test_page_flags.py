@@ -74,7 +74,10 @@ async def test_a_page_of_flags_is_one_multi_get_and_negatives_are_cached(
     assert await read_page() == ({page[0]}, {followed})
     # Cold: the media, then owners + likes + follows together.
     assert cache.multi_gets == 2
-    assert len(db.reads_of("likes")) == 1 and len(db.reads_of("follows")) == 1, db.queries
+    # One store query per kind, except that keys whose memcached lease is
+    # held elsewhere are loaded after the lease wait, in a second one.
+    assert 1 <= len(db.reads_of("likes")) <= 2, db.queries
+    assert 1 <= len(db.reads_of("follows")) <= 2, db.queries
 
     assert await read_page() == ({page[0]}, {followed})
     assert cache.multi_gets == 2
