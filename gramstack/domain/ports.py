@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
+from gramstack.placement.ports import LocationTable
 from gramstack.records import CommentRecord, Job, LikeOutcome, MediaRecord, NewJob, UserRecord
 
 
@@ -75,6 +76,10 @@ class GraphStore(Protocol):
     ) -> list[tuple[int, int]]: ...
 
     async def follower_ids_after(self, user_id: int, after: int, limit: int) -> list[int]: ...
+
+    async def followed_with_followers_over(self, viewer: int, threshold: int) -> list[int]:
+        """The accounts ``viewer`` follows with more than ``threshold`` followers."""
+        ...
 
 
 class MediaStore(Protocol):
@@ -181,6 +186,9 @@ class PrimaryStore(Protocol):
 
     @property
     def queue(self) -> JobQueue: ...
+
+    @property
+    def placement(self) -> LocationTable: ...
 
     @property
     def leases(self) -> IdShardLeases: ...

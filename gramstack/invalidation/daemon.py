@@ -6,6 +6,16 @@ table (``invalidation.rules``), and sends ``md <key> I`` (stale while one
 reader refills) to every memcached pool. The slot position is confirmed
 only after every pool acknowledged the deletes of those changes, so a crash
 or a memcached outage delays invalidation but never loses one.
+
+With regions, one daemon runs per region on its own slot, deleting in that
+region's pool only, and only once that region's follower of the primary has
+replayed the batch (``replay_gate``); so each region confirms its own slot
+after its own pool acknowledged.
+
+With followers (``mark_ttl_s``), each key is first marked as written at a
+WAL position the commit is visible at, so that the refill its ``md … I``
+invites reads no follower that lacks the change (runtime/write_marks.py);
+the writer marks too, but a writer that died after its commit did not.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from gramstack.cache.memcached import MemcachedLeaseCache
 from gramstack.invalidation.pg_slot import LogicalSlotReader, Transaction
+from gramstack.invalidation.replay_gate import FollowerReplayGate
 from gramstack.invalidation.rules import keys_for
 
 log = logging.getLogger("gramstack.invalidator")
@@ -75,9 +86,13 @@ class InvalidationDaemon:
         *,
         log_every_s: float = 60.0,
         lags_kept: int = LAGS_KEPT,
+        mark_ttl_s: int | None = None,
+        replay_gate: FollowerReplayGate | None = None,
     ) -> None:
         self._reader = reader
         self._pools = pools
+        self._mark_ttl_s = mark_ttl_s
+        self._gate = replay_gate
         self._log_every_s = log_every_s
         self._stopping = asyncio.Event()
         self._window = _Window()
@@ -101,11 +116,19 @@ class InvalidationDaemon:
             batch.append(more)
         return batch
 
-    async def _evict(self, keys: list[str]) -> None:
+    async def _evict(self, keys: list[str], visible_at: int) -> None:
         """Retry until every pool acknowledged, or the service is stopping."""
         delay = 0.05
+        ttl_s = self._mark_ttl_s
         while True:
             try:
+                if ttl_s is not None:
+                    await asyncio.gather(
+                        *(
+                            pool.mark_written(keys, visible_at, ttl_s, acknowledged=True)
+                            for pool in self._pools
+                        )
+                    )
                 await asyncio.gather(*(pool.invalidate_acknowledged(keys) for pool in self._pools))
                 return
             except Exception as exc:
@@ -116,14 +139,22 @@ class InvalidationDaemon:
                 await asyncio.sleep(delay)
                 delay = min(RETRY_MAX_S, delay * 2)
 
+    async def _replayed(self, lsn: int) -> bool:
+        """Wait until this region's follower has everything through ``lsn``."""
+        return self._gate is None or await self._gate.wait_for(lsn, self._stopping)
+
     async def run_once(self) -> int:
         """Read, evict, confirm one batch; returns how many transactions."""
         batch = await self._read_batch()
         if not batch:
             return 0
         keys = keys_for(change for txn in batch for change in txn.changes)
+        if keys and not await self._replayed(batch[-1].lsn):
+            # Stopping before the follower caught up: the slot keeps the
+            # batch unconfirmed, so the next run reads it again.
+            return 0
         if keys:
-            await self._evict(keys)
+            await self._evict(keys, max(txn.visible_at for txn in batch))
         self._reader.confirm(batch[-1].lsn)
         now = time.time()
         for txn in batch:

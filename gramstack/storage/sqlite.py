@@ -273,7 +273,10 @@ class SqliteDatabase:
         yield SqliteReadConnection(self, self._inline)
 
     @asynccontextmanager
-    async def write(self, *, for_user: int | None = None) -> AsyncIterator[SqliteConnection]:
+    async def write(
+        self, *, for_user: int | None = None, lsn_out: list[int] | None = None
+    ) -> AsyncIterator[SqliteConnection]:
+        # One file, no followers: no position to report.
         if self._writer is None:
             raise RuntimeError("database is not open")
         async with self._write_lock:
