@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from gramstack.api import auth, schemas, serializers
 from gramstack.api.auth import optional_viewer, require_viewer
-from gramstack.api.bodies import path_id, storable_text
+from gramstack.api.bodies import path_id, read_multipart, storable_text
 from gramstack.api.endpoints import backends, json_response
 from gramstack.domain import (
     accounts,
@@ -58,7 +58,7 @@ def _session_response(request: Request, grant: accounts.SessionGrant) -> Respons
     session = schemas.Session(user=serializers.user(grant.user), token=grant.token)
     response = json_response(session, 201)
     if auth.wants_session_cookie(request):
-        auth.set_session_cookies(response, grant.token)
+        auth.set_session_cookies(response, grant.token, secure=auth.cookie_secure(request))
     return response
 
 
@@ -76,7 +76,7 @@ async def delete_session(request: Request, _: None) -> Response | None:
     require_viewer(request)
     await accounts.log_out(backends(request), request.state.token)
     response = Response(status_code=204)
-    auth.clear_session_cookies(response)
+    auth.clear_session_cookies(response, secure=auth.cookie_secure(request))
     return response
 
 
@@ -177,7 +177,8 @@ async def post_media(request: Request, _: None) -> schemas.Media:
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidRequest("body must be multipart/form-data with a 'file' part")
     limited = Request(request.scope, _limited_receive(request.receive, limit))
-    async with limited.form(max_files=1, max_fields=4) as form:
+    form = await read_multipart(limited, max_files=1, max_fields=4)
+    try:
         unknown = sorted(set(form.keys()) - _UPLOAD_PARTS)
         if unknown:
             raise InvalidRequest(f"unknown field(s): {', '.join(unknown)}")
@@ -190,6 +191,8 @@ async def post_media(request: Request, _: None) -> schemas.Media:
         if upload.size is not None and upload.size > max_bytes:
             raise TooLarge(_too_large_message(max_bytes), max_bytes)
         view = await media.post_media(b, viewer, upload.file, caption)
+    finally:
+        await form.close()
     return serializers.media(view)
 
 
@@ -275,7 +278,13 @@ async def image(request: Request, _: None) -> Response:
     # The bytes never change, but the post may be deleted: caches must ask
     # again each time (a cheap 304 while it exists, a 404 once it is gone).
     etag = f'"{media_id}-{rendition}"'
-    headers: dict[str, Any] = {"Cache-Control": "no-cache", "ETag": etag}
+    # nosniff: browsers must take the bytes as the declared image type, never
+    # guess HTML or script from what an uploader managed to put in them.
+    headers: dict[str, Any] = {
+        "Cache-Control": "no-cache",
+        "ETag": etag,
+        "X-Content-Type-Options": "nosniff",
+    }
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     return Response(data, media_type="image/jpeg", headers=headers)
@@ -324,7 +333,7 @@ async def delete_me(request: Request, body: schemas.AccountDeletion) -> Response
     viewer = require_viewer(request)
     await accounts.delete_account(backends(request), viewer, body.password)
     response = Response(status_code=204)
-    auth.clear_session_cookies(response)
+    auth.clear_session_cookies(response, secure=auth.cookie_secure(request))
     return response
 
 

@@ -27,7 +27,7 @@ def user(record: models.UserRecord, followed_by_me: bool | None = None) -> schem
         username=record.username,
         full_name=record.full_name,
         bio=record.bio,
-        created_at=timestamp(record.created_at),
+        created_at=record.created_at_text or timestamp(record.created_at),
         follower_count=record.follower_count,
         following_count=record.following_count,
         media_count=record.media_count,
@@ -59,7 +59,7 @@ def media(view: models.MediaView) -> schemas.Media:
         id=str(record.id),
         owner=user_ref(view.owner),
         caption=record.caption,
-        created_at=timestamp(record.created_at),
+        created_at=record.created_at_text or timestamp(record.created_at),
         width=record.width,
         height=record.height,
         images=schemas.Images(

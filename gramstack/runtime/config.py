@@ -8,6 +8,7 @@ configured apps in one process as it likes.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -25,6 +26,8 @@ class ConfigError(ValueError):
 # A memcached server as (host, port).
 Address = tuple[str, int]
 CacheBackend = Literal["memory", "memcached", "none"]
+# An address or CIDR block ("10.0.0.0/8", "::1"); a bare address is a /32 or /128.
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def _one_worker_per_core() -> int:
@@ -108,6 +111,15 @@ class Settings:
     max_header_bytes: int = 64 * 1024
     # How often the invalidator reads its slot's lag (the metric's freshness).
     invalidator_slot_lag_every_s: float = 5.0
+    # Edge of the HTTP layer (issue 12). X-Forwarded-For (and -Proto) count
+    # only when the connection comes from one of trusted_proxies (addresses
+    # or CIDR blocks, written "10.0.0.1,10.1.0.0/16"); by default nobody is
+    # trusted and the client address is the socket's peer, so the signup and
+    # login rate limits cannot be dodged by inventing forwarded addresses.
+    # cookie_secure marks the session and CSRF cookies Secure (set it when
+    # the site is served over HTTPS, directly or behind a TLS proxy).
+    trusted_proxies: tuple[Network, ...] = ()
+    cookie_secure: bool = False
     # Regions (issue 13). Every region named here has its own regional store
     # (a SQLite file under data_dir/regions embedded, or the PostgreSQL
     # cluster of regional_urls), its own cache pool and, scaled out, its own
@@ -235,6 +247,17 @@ def _parse_names(raw: Any) -> tuple[str, ...]:
     return names
 
 
+def _parse_networks(raw: Any) -> tuple[Network, ...]:
+    if isinstance(raw, tuple) and all(isinstance(n, Network) for n in raw):
+        return raw
+    try:
+        return tuple(
+            dict.fromkeys(ipaddress.ip_network(item, strict=False) for item in _items(raw))
+        )
+    except ValueError as exc:
+        raise ValueError(f"expected addresses or CIDR blocks separated by commas: {exc}") from None
+
+
 def _parse_region_pools(raw: Any) -> dict[str, tuple[Address, ...]]:
     if isinstance(raw, Mapping):
         items = [(str(region), pool) for region, pool in raw.items()]
@@ -266,6 +289,8 @@ def _parse(raw: Any, hint: Any) -> Any:
         return _parse_followers(raw)
     if hint == tuple[str, ...]:
         return _parse_names(raw)
+    if hint == tuple[Network, ...]:
+        return _parse_networks(raw)
     if hint == Mapping[str, tuple[Address, ...]]:
         return _parse_region_pools(raw)
     if hint == Path | None:
