@@ -102,3 +102,32 @@ class LikeOutcome:
     like_id: int | None
     like_count: int
     owner_id: int  # the media's
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRecord:
+    """A user's webhook: where their events are POSTed, and the secret that
+    signs each body (HMAC-SHA256), shown to the user once at registration."""
+
+    user_id: int
+    url: str
+    secret: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """One HTTP delivery attempt, ready to send: the JSON body and headers."""
+
+    url: str
+    body: bytes
+    headers: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookOutcome:
+    """How an attempt ended: ``delivered`` on a 2xx answer; otherwise why
+    not (a status, a timeout, a refused connection, an open breaker)."""
+
+    delivered: bool
+    detail: str

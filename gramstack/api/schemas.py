@@ -19,6 +19,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from gramstack.domain.pagination import MAX_CURSOR_LENGTH
 from gramstack.domain.validation import MAX_BIO, MAX_CAPTION, MAX_COMMENT, MAX_FULL_NAME
+from gramstack.domain.webhooks import MAX_URL_LENGTH
 
 # Text a database can store: JSON may carry NUL and lone surrogates (\ud800);
 # neither PostgreSQL nor UTF-8 can hold them, so such text is refused (400).
@@ -251,3 +252,28 @@ class OpenAPIDocument(msgspec.Struct):
     info: dict[str, str]
     paths: dict[str, dict[str, Any]]
     components: dict[str, dict[str, Any]]
+
+
+# -- webhooks (not in api.md: an addition, documented here and in the OpenAPI) --
+
+WebhookUrl = Annotated[str, text(MAX_URL_LENGTH, 1)]
+
+
+class WebhookSetting(msgspec.Struct, forbid_unknown_fields=True):
+    """`PUT /api/v1/me/webhook`: an absolute http(s) URL; loopback and
+    private addresses are refused unless the server allows them."""
+
+    url: WebhookUrl
+
+
+class Webhook(msgspec.Struct, forbid_unknown_fields=True):
+    url: str
+
+
+class RegisteredWebhook(msgspec.Struct, forbid_unknown_fields=True):
+    """The secret is shown only here: each delivery carries
+    `X-Gramstack-Signature: sha256=<hex HMAC-SHA256 of the raw body>` and
+    `X-Gramstack-Event-Id` (the same on every retry of one event)."""
+
+    url: str
+    secret: str

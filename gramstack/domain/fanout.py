@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from gramstack.domain import jobs
+from gramstack.domain import jobs, webhooks
 from gramstack.domain.backends import Backends
 from gramstack.records import Job
 
@@ -63,5 +63,10 @@ async def run_job(b: Backends, job: Job) -> None:
             await _media_removed(b, removed)
         case jobs.InboxAdd() as added:
             await (await b.region_for(added.user_id)).add_activity(added.user_id, added.activity())
+            # Every event that reaches an inbox, of any type, goes to the
+            # owner's webhook too: as a job of its own, never inline.
+            await webhooks.enqueue_delivery(b, added)
+        case jobs.WebhookDeliver() as delivery:
+            await webhooks.deliver(b, delivery)
         case jobs.InboxRemove() as removal:
             await (await b.region_for(removal.user_id)).remove_activity(removal.user_id, removal.id)
