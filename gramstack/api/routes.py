@@ -105,7 +105,7 @@ ENDPOINTS: list[Endpoint[Any, Any]] = [
         schemas.RegisteredWebhook,
         auth="required",
         body=schemas.WebhookSetting,
-        errors=(422,),
+        errors=(403, 422),
     ),
     Endpoint(
         "GET",

@@ -19,7 +19,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from gramstack.domain.pagination import MAX_CURSOR_LENGTH
 from gramstack.domain.validation import MAX_BIO, MAX_CAPTION, MAX_COMMENT, MAX_FULL_NAME
-from gramstack.domain.webhooks import MAX_URL_LENGTH
+from gramstack.domain.webhooks import MAX_URL_LENGTH, URL_PATTERN
 
 # Text a database can store: JSON may carry NUL and lone surrogates (\ud800);
 # neither PostgreSQL nor UTF-8 can hold them, so such text is refused (400).
@@ -256,12 +256,20 @@ class OpenAPIDocument(msgspec.Struct):
 
 # -- webhooks (not in api.md: an addition, documented here and in the OpenAPI) --
 
-WebhookUrl = Annotated[str, text(MAX_URL_LENGTH, 1)]
+WebhookUrl = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=MAX_URL_LENGTH,
+        pattern=URL_PATTERN,
+        description=f"absolute http(s) URL, at most {MAX_URL_LENGTH} characters",
+    ),
+]
 
 
 class WebhookSetting(msgspec.Struct, forbid_unknown_fields=True):
     """`PUT /api/v1/me/webhook`: an absolute http(s) URL; loopback and
-    private addresses are refused unless the server allows them."""
+    private addresses are refused (403) unless the server allows them."""
 
     url: WebhookUrl
 

@@ -17,6 +17,7 @@ import hmac
 import ipaddress
 import logging
 import random
+import re
 import secrets
 from urllib.parse import urlsplit
 
@@ -24,13 +25,19 @@ import msgspec
 
 from gramstack.domain import jobs
 from gramstack.domain.backends import Backends
-from gramstack.domain.errors import NotFound, ValidationFailed
+from gramstack.domain.errors import Forbidden, NotFound, ValidationFailed
 from gramstack.records import WebhookOutcome, WebhookRecord, WebhookRequest
 from gramstack.speedups.timefmt import format_timestamp
 
 log = logging.getLogger("gramstack.webhooks")
 
 MAX_URL_LENGTH = 2000
+_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PORT = "(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+# What a webhook URL may look like, stated in the OpenAPI document too: an
+# absolute http(s) URL with a DNS name or IPv4 host (no user info, no IPv6
+# literal), an optional port 1-65535, and printable ASCII after the host.
+URL_PATTERN = rf"^https?://{_LABEL}(?:\.{_LABEL})*(?::{_PORT})?(?:[/?#][!-~]*)?$"
 MAX_BACKOFF_MS = 3_600_000
 SIGNATURE_HEADER = "X-Gramstack-Signature"
 EVENT_ID_HEADER = "X-Gramstack-Event-Id"
@@ -50,24 +57,16 @@ def is_private_host(host: str) -> bool:
 
 
 def checked_url(url: str, *, allow_private: bool) -> str:
-    """``url`` if it may be a webhook; raises ``ValidationFailed`` otherwise."""
+    """``url`` if it may be a webhook; raises ``ValidationFailed`` when it is
+    not a URL of ``URL_PATTERN``, ``Forbidden`` when it names this machine or
+    a private network (a user could otherwise make the server probe it)."""
     if len(url) > MAX_URL_LENGTH:
         raise ValidationFailed("url", f"must be at most {MAX_URL_LENGTH} characters")
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        _ = parts.port  # raises on a port that is not a number in range
-    except ValueError as exc:
-        raise ValidationFailed("url", "is not a valid URL") from exc
-    if parts.scheme not in ("http", "https") or not host:
+    if re.fullmatch(URL_PATTERN, url) is None:
         raise ValidationFailed("url", "must be an absolute http or https URL")
-    if parts.username is not None or parts.password is not None:
-        # Credentials in a URL end up in logs; a receiver checks the signature.
-        raise ValidationFailed("url", "must not carry a user name or password")
-    if any(ch.isspace() or ord(ch) < 0x20 for ch in url):
-        raise ValidationFailed("url", "must not contain whitespace or control characters")
+    host = urlsplit(url).hostname or ""
     if not allow_private and is_private_host(host):
-        raise ValidationFailed("url", "must not point at a loopback or private address")
+        raise Forbidden("webhooks may not point at loopback or private addresses")
     return url
 
 
