@@ -127,7 +127,9 @@ class WebhookRequest:
 @dataclass(frozen=True, slots=True)
 class WebhookOutcome:
     """How an attempt ended: ``delivered`` on a 2xx answer; otherwise why
-    not (a status, a timeout, a refused connection, an open breaker)."""
+    not (a status, a timeout, a refused connection, an open breaker), and
+    how long to wait at least before trying that destination again."""
 
     delivered: bool
     detail: str
+    retry_after_ms: int = 0

@@ -181,7 +181,9 @@ async def deliver(b: Backends, job: jobs.WebhookDeliver) -> None:
                 outcome.detail,
             )
             return
-        delay = backoff_ms(b.limits.webhook_backoff_ms, job.attempt)
+        # Not before an open circuit would let it through: retries spent
+        # against an open circuit would give events up in one short outage.
+        delay = outcome.retry_after_ms + backoff_ms(b.limits.webhook_backoff_ms, job.attempt)
         log.info(
             "webhook event %s for user %s failed (%s); retry in %sms",
             job.id,

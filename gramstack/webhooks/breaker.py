@@ -49,6 +49,13 @@ class CircuitBreaker:
             circuit.opened_at = self._clock()
             circuit.probing = False
 
+    def remaining_s(self, destination: str) -> float:
+        """How long ``destination``'s circuit stays open (0 when closed)."""
+        circuit = self._circuits.get(destination)
+        if circuit is None or circuit.opened_at is None:
+            return 0.0
+        return max(0.0, circuit.opened_at + self._cooldown_s - self._clock())
+
     def is_open(self, destination: str) -> bool:
         circuit = self._circuits.get(destination)
         return circuit is not None and circuit.opened_at is not None

@@ -90,7 +90,8 @@ class HttpWebhookSender:
         """One attempt, within the deadline; never raises."""
         where = destination(request.url)
         if not self.breaker.allow(where):
-            return WebhookOutcome(False, f"circuit open for {where}")
+            wait_ms = int(self.breaker.remaining_s(where) * 1000)
+            return WebhookOutcome(False, f"circuit open for {where}", retry_after_ms=wait_ms)
         try:
             async with asyncio.timeout(self._deadline_s):
                 if not self._allow_private:

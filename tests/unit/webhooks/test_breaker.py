@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from gramstack.webhooks.breaker import CircuitBreaker
 from gramstack.webhooks.sender import destination
 
@@ -32,6 +34,7 @@ def test_half_open_lets_one_probe_through_after_the_cooldown() -> None:
     breaker = CircuitBreaker(1, cooldown_s=10, clock=clock)
     breaker.record("a", ok=False)
     clock.now = 9.9
+    assert breaker.remaining_s("a") == pytest.approx(0.1)
     assert not breaker.allow("a")
     clock.now = 10.0
     assert breaker.allow("a")  # the probe
@@ -43,6 +46,7 @@ def test_half_open_lets_one_probe_through_after_the_cooldown() -> None:
     assert breaker.allow("a")
     breaker.record("a", ok=True)
     assert not breaker.is_open("a")
+    assert breaker.remaining_s("a") == 0
     assert breaker.allow("a") and breaker.allow("a")
 
 
