@@ -75,6 +75,15 @@ class InboxRemove(_Payload, frozen=True):
     id: int  # the activity's
 
 
+class MoveUser(_Payload, frozen=True):
+    """Move ``user_id``'s regional data to ``region``, one step of Akkio's
+    protocol per run (``placement.migrator``)."""
+
+    KIND: ClassVar[str] = "move_user"
+    user_id: int
+    region: str
+
+
 class WebhookDeliver(_Payload, frozen=True):
     """POST one activity item to ``user_id``'s webhook; ``attempt`` counts
     the deliveries tried before this one (each retry is a new job)."""
@@ -103,10 +112,11 @@ class WebhookDeliver(_Payload, frozen=True):
         return msgspec.structs.replace(self, attempt=self.attempt + 1)
 
 
-Payload = FanoutMedia | MediaRemoved | InboxAdd | InboxRemove | WebhookDeliver
+Payload = FanoutMedia | MediaRemoved | InboxAdd | InboxRemove | MoveUser | WebhookDeliver
 
 KINDS: dict[str, type[Payload]] = {
-    cls.KIND: cls for cls in (FanoutMedia, MediaRemoved, InboxAdd, InboxRemove, WebhookDeliver)
+    cls.KIND: cls
+    for cls in (FanoutMedia, MediaRemoved, InboxAdd, InboxRemove, MoveUser, WebhookDeliver)
 }
 _ENCODER = msgspec.json.Encoder()
 _DECODERS: dict[str, msgspec.json.Decoder[Payload]] = {
@@ -142,3 +152,7 @@ def inbox_add(job_id: int, user_id: int, activity: ActivityRecord) -> NewJob:
 
 def inbox_remove(job_id: int, user_id: int, activity_id: int) -> NewJob:
     return InboxRemove(user_id, activity_id).queued(job_id)
+
+
+def move_user(job_id: int, user_id: int, region: str) -> NewJob:
+    return MoveUser(user_id, region).queued(job_id)

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
+from gramstack.placement.ports import LocationTable
 from gramstack.records import (
     CommentRecord,
     Job,
@@ -221,6 +222,9 @@ class PrimaryStore(Protocol):
 
     @property
     def queue(self) -> JobQueue: ...
+
+    @property
+    def placement(self) -> LocationTable: ...
 
     @property
     def leases(self) -> IdShardLeases: ...
