@@ -142,3 +142,34 @@ class RegionalPartition:
 
     timeline: list[tuple[int, int]]
     inbox: list[tuple[int, str, int, int | None, int]]  # id, type, actor, media, created_at
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRecord:
+    """A user's webhook: where their events are POSTed, and the secret that
+    signs each body (HMAC-SHA256), shown to the user once at registration."""
+
+    user_id: int
+    url: str
+    secret: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """One HTTP delivery attempt, ready to send: the JSON body and headers."""
+
+    url: str
+    body: bytes
+    headers: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookOutcome:
+    """How an attempt ended: ``delivered`` on a 2xx answer; otherwise why
+    not (a status, a timeout, a refused connection, an open breaker), and
+    how long to wait at least before trying that destination again."""
+
+    delivered: bool
+    detail: str
+    retry_after_ms: int = 0

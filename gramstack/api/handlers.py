@@ -29,6 +29,7 @@ from gramstack.domain import (
     graph,
     likes,
     media,
+    webhooks,
 )
 from gramstack.domain.errors import InvalidRequest, NotFound, TooLarge, ValidationFailed
 from gramstack.domain.models import PageRequest
@@ -90,6 +91,20 @@ async def update_me(request: Request, body: schemas.ProfileUpdate) -> schemas.Us
     bio = None if body.bio is UNSET else body.bio
     user = await accounts.update_me(backends(request), require_viewer(request), full_name, bio)
     return serializers.user(user, followed_by_me=False)
+
+
+async def set_webhook(request: Request, body: schemas.WebhookSetting) -> schemas.RegisteredWebhook:
+    hook = await webhooks.register(backends(request), require_viewer(request), body.url)
+    return schemas.RegisteredWebhook(url=hook.url, secret=hook.secret)
+
+
+async def get_webhook(request: Request, _: None) -> schemas.Webhook:
+    hook = await webhooks.get(backends(request), require_viewer(request))
+    return schemas.Webhook(url=hook.url)
+
+
+async def delete_webhook(request: Request, _: None) -> None:
+    await webhooks.remove(backends(request), require_viewer(request))
 
 
 # -- users and follows ----------------------------------------------------------

@@ -10,12 +10,22 @@ in the block rolls it back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from gramstack.placement.ports import LocationTable
-from gramstack.records import CommentRecord, Job, LikeOutcome, MediaRecord, NewJob, UserRecord
+from gramstack.records import (
+    CommentRecord,
+    Job,
+    LikeOutcome,
+    MediaRecord,
+    NewJob,
+    UserRecord,
+    WebhookOutcome,
+    WebhookRecord,
+    WebhookRequest,
+)
 
 
 class JobSink(Protocol):
@@ -235,6 +245,32 @@ class Readiness(Protocol):
         ...
 
 
+class WebhookStore(Protocol):
+    async def set_webhook(self, hook: WebhookRecord) -> None: ...
+
+    async def webhook(self, user_id: int) -> WebhookRecord | None: ...
+
+    async def remove_webhook(self, user_id: int) -> bool:
+        """False when there was none."""
+        ...
+
+
+# Told how a background delivery ended (to retry it, or give up).
+WebhookDone = Callable[[WebhookOutcome], Awaitable[None]]
+
+
+class WebhookSender(Protocol):
+    """Sends webhook requests off the caller's path (``gramstack.webhooks``)."""
+
+    def start(self, request: WebhookRequest, done: WebhookDone) -> bool:
+        """Begin sending ``request`` in the background, within the sender's
+        deadline, and call ``done`` with the outcome; False (nothing
+        started) when the sender already has all the deliveries it may run."""
+        ...
+
+    async def close(self) -> None: ...
+
+
 class PrimaryStore(Protocol):
     @property
     def accounts(self) -> AccountStore: ...
@@ -271,3 +307,6 @@ class PrimaryStore(Protocol):
 
     @property
     def readiness(self) -> Readiness: ...
+
+    @property
+    def webhooks(self) -> WebhookStore: ...

@@ -145,6 +145,19 @@ class Settings:
     # Authors with more followers than this are not fanned out on write:
     # their recent posts are merged into followers' feeds at read time.
     fanout_pull_threshold: int = 10_000
+    # Webhooks (``gramstack.webhooks``), sent by the job worker in the
+    # background: each attempt's total deadline, attempts per event and the
+    # first retry's delay (doubling, jittered), deliveries in flight per
+    # process, failures in a row that open a destination's circuit and how
+    # long it stays open, and whether loopback/private addresses may be
+    # used (off: a user could otherwise make the server call its own network).
+    webhook_deadline_s: float = 5.0
+    webhook_max_attempts: int = 5
+    webhook_backoff_s: float = 2.0
+    webhook_max_in_flight: int = 100
+    webhook_breaker_failures: int = 5
+    webhook_breaker_cooldown_s: float = 30.0
+    webhook_allow_private: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -358,6 +371,12 @@ def _validate(settings: Settings) -> None:
         (settings.placement_cache_ttl_s > 0, "placement_cache_ttl_s must be positive"),
         (settings.fanout_pull_threshold >= 1, "fanout_pull_threshold must be at least 1"),
         (settings.job_claim_s >= 1, "job_claim_s must be at least 1"),
+        (settings.webhook_deadline_s > 0, "webhook_deadline_s must be positive"),
+        (settings.webhook_max_attempts >= 1, "webhook_max_attempts must be at least 1"),
+        (settings.webhook_backoff_s > 0, "webhook_backoff_s must be positive"),
+        (settings.webhook_max_in_flight >= 1, "webhook_max_in_flight must be at least 1"),
+        (settings.webhook_breaker_failures >= 1, "webhook_breaker_failures must be at least 1"),
+        (settings.webhook_breaker_cooldown_s > 0, "webhook_breaker_cooldown_s must be positive"),
         (settings.job_poll_interval_s > 0, "job_poll_interval_s must be positive"),
         (settings.max_follower_lag_s > 0, "max_follower_lag_s must be positive"),
         (settings.follower_poll_s > 0, "follower_poll_s must be positive"),

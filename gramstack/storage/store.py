@@ -23,6 +23,7 @@ from gramstack.storage.ports import Database, OnCommit
 from gramstack.storage.queue import SqlJobQueue
 from gramstack.storage.reactions import SqlReactionStore
 from gramstack.storage.transaction import Writer
+from gramstack.storage.webhooks import SqlWebhookStore
 
 
 class SqlReadiness:
@@ -60,3 +61,4 @@ class PrimaryStore:
         self.leases = SqlIdShardLeases(db)
         self.buckets = SqlRateLimitBuckets(db)
         self.readiness = SqlReadiness(db)
+        self.webhooks = SqlWebhookStore(db)
