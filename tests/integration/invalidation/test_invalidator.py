@@ -181,6 +181,14 @@ async def test_each_changed_row_evicts_its_keys(stack: Stack) -> None:
             return await cache.get(keys.liked_key(10100, media_id)) is None
 
         await _eventually(like_gone)
+
+        # The periodic line is written once LOG_EVERY_S (1 s here) has passed
+        # since the invalidator started; a fast run gets here sooner, so wait
+        # for it rather than assume the test took long enough.
+        async def periodic_line_logged() -> bool:
+            return "transactions=" in invalidator.log()
+
+        await _eventually(periodic_line_logged, timeout=30)
     finally:
         await db.close()
         await cache.close()
