@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import pytest
 
@@ -21,16 +21,12 @@ def _key(name: str = "k") -> str:
 
 
 class _CountingLoader:
-    """Counts its calls; with ``gate`` it does not finish until the gate is
-    set, so a test can hold a refill open as long as it needs, whatever the
-    machine's load."""
-
     def __init__(
         self, value: bytes | None = b"v", delay: float = 0.02, gate: asyncio.Event | None = None
     ) -> None:
         self.value = value
         self.delay = delay
-        self.gate = gate
+        self.gate = gate  # when given, loads finish only once it is set
         self.calls = 0
 
     async def __call__(self) -> bytes | None:
@@ -41,12 +37,12 @@ class _CountingLoader:
         return self.value
 
 
-async def _until(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
-    """Poll until ``condition`` holds (a generous deadline: the machine may
-    be loaded), instead of sleeping a fixed time and hoping it does."""
-    async with asyncio.timeout(timeout_s):
-        while not condition():
-            await asyncio.sleep(0.005)
+async def _loading(loader: _CountingLoader) -> None:
+    """Until a caller has won the lease and is running ``loader``: polled,
+    since a loaded machine does not promise it within a fixed sleep."""
+    async with asyncio.timeout(10):
+        while not loader.calls:
+            await asyncio.sleep(0.001)
 
 
 @pytest.mark.parametrize("adapter", [InProcessLeaseCache, MemcachedLeaseCache, NullLeaseCache])
@@ -79,13 +75,13 @@ async def test_stale_value_is_served_while_one_caller_refills(cache: LeaseCache)
     key = _key()
     await cache.get_or_load(key, _CountingLoader(b"old"), 60)
     await cache.invalidate([key])
-    refilled = asyncio.Event()
-    refill = _CountingLoader(b"new", delay=0, gate=refilled)
+    gate = asyncio.Event()
+    refill = _CountingLoader(b"new", gate=gate)
     first = asyncio.create_task(cache.get_or_load(key, refill, 60))
-    await _until(lambda: refill.calls == 1)  # the first caller holds the lease now
+    await _loading(refill)  # the first caller holds the lease now
     others = await asyncio.gather(*(cache.get_or_load(key, refill, 60) for _ in range(50)))
     assert others == [b"old"] * 50  # served stale at once, not queued behind the refill
-    refilled.set()
+    gate.set()
     assert await first == b"new"
     assert refill.calls == 1
     assert await cache.get_or_load(key, refill, 60) == b"new"
@@ -104,12 +100,12 @@ async def test_after_delete_every_reader_gets_a_value_loaded_after_it(cache: Lea
 
 async def test_a_refill_that_raced_an_invalidation_is_not_kept(cache: LeaseCache) -> None:
     key = _key()
-    read = asyncio.Event()
-    slow = _CountingLoader(b"before", delay=0, gate=read)
+    gate = asyncio.Event()
+    slow = _CountingLoader(b"before", gate=gate)
     loading = asyncio.create_task(cache.get_or_load(key, slow, 60))
-    await _until(lambda: slow.calls == 1)
+    await _loading(slow)
     await cache.delete([key])  # the row changed while it was being read
-    read.set()
+    gate.set()
     assert await loading == b"before"
     fresh = _CountingLoader(b"after")
     assert await cache.get_or_load(key, fresh, 60) == b"after"
@@ -120,12 +116,12 @@ async def test_a_second_invalidation_during_a_refill_wins(cache: LeaseCache) -> 
     key = _key()
     await cache.get_or_load(key, _CountingLoader(b"v1"), 60)
     await cache.invalidate([key])
-    read = asyncio.Event()
-    slow = _CountingLoader(b"v2", delay=0, gate=read)
+    gate = asyncio.Event()
+    slow = _CountingLoader(b"v2", gate=gate)
     refilling = asyncio.create_task(cache.get_or_load(key, slow, 60))
-    await _until(lambda: slow.calls == 1)
+    await _loading(slow)
     await cache.invalidate([key])  # v3 committed while v2 was being loaded
-    read.set()
+    gate.set()
     assert await refilling == b"v2"
     latest = _CountingLoader(b"v3")
     assert await cache.get_or_load(key, latest, 60) == b"v3"
@@ -182,14 +178,15 @@ async def test_concurrent_callers_of_a_failing_load_never_get_a_value(cache: Lea
 
 
 class _ManyLoader:
-    """Records each batch asked for; ``gate`` as in ``_CountingLoader``."""
-
     def __init__(
-        self, values: Mapping[str, bytes], delay: float = 0.02, gate: asyncio.Event | None = None
+        self,
+        values: Mapping[str, bytes],
+        delay: float = 0.02,
+        gate: asyncio.Event | None = None,
     ) -> None:
         self.values = values
         self.delay = delay
-        self.gate = gate
+        self.gate = gate  # when given, loads finish only once it is set
         self.asked: list[list[str]] = []
 
     async def __call__(self, keys: Sequence[str]) -> Mapping[str, bytes]:
@@ -226,12 +223,17 @@ async def test_a_page_sees_stale_values_while_they_refill(cache: LeaseCache) -> 
     keys = [_key(f"s{i}") for i in range(5)]
     await cache.get_many_or_load(keys, _ManyLoader({k: b"old" for k in keys}), 60)
     await cache.invalidate(keys)
-    refilled = asyncio.Event()
-    refill = _ManyLoader({k: b"new" for k in keys}, delay=0, gate=refilled)
+    # The refill holds its leases until the second page has been read: a
+    # fixed sleep assumed the first caller had won them within 50 ms, which
+    # a loaded machine does not promise.
+    gate = asyncio.Event()
+    refill = _ManyLoader({k: b"new" for k in keys}, gate=gate)
     first = asyncio.create_task(cache.get_many_or_load(keys, refill, 60))
-    await _until(lambda: len(refill.asked) == 1)  # the first page holds the leases now
+    async with asyncio.timeout(10):
+        while not refill.asked:  # the first caller won the leases and is loading
+            await asyncio.sleep(0.001)
     assert await cache.get_many_or_load(keys, refill, 60) == {k: b"old" for k in keys}
-    refilled.set()
+    gate.set()
     assert await first == {k: b"new" for k in keys}
     assert len(refill.asked) == 1
 
