@@ -29,6 +29,7 @@ class UserRecord:
     follower_count: int
     following_count: int
     media_count: int
+    avatar_id: int | None = None  # names the avatar's blobs; None: no avatar
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from gramstack.cache.ports import LeaseCache
 from gramstack.domain.ids import IdGenerator
 from gramstack.domain.passwords import Passwords
 from gramstack.domain.ports import PrimaryStore
-from gramstack.media.ports import BlobStore, ProcessedImage
+from gramstack.media.ports import AvatarImage, BlobStore, ProcessedImage
 from gramstack.placement.ports import Placement
 from gramstack.regional.ports import RegionalStore
 
@@ -45,6 +45,7 @@ class Backends:
     limits: Limits = field(default_factory=Limits)
     clock_ms: Callable[[], int] = wall_clock_ms
     ids: IdGenerator | None = None  # set once this process holds an ID shard lease
+    process_avatar: Callable[[BinaryIO], AvatarImage] | None = None  # CPU-bound, like process_image
 
     def next_id(self) -> int:
         if self.ids is None:

@@ -84,10 +84,19 @@ class MoveUser(_Payload, frozen=True):
     region: str
 
 
-Payload = FanoutMedia | MediaRemoved | InboxAdd | InboxRemove | MoveUser
+class AccountDeletion(_Payload, frozen=True):
+    """Clear everything a deleted account made (``domain.account_deletion``);
+    re-enqueued until done, each run a bounded number of batches."""
+
+    KIND: ClassVar[str] = "account_deletion"
+    user_id: int
+
+
+Payload = FanoutMedia | MediaRemoved | InboxAdd | InboxRemove | MoveUser | AccountDeletion
 
 KINDS: dict[str, type[Payload]] = {
-    cls.KIND: cls for cls in (FanoutMedia, MediaRemoved, InboxAdd, InboxRemove, MoveUser)
+    cls.KIND: cls
+    for cls in (FanoutMedia, MediaRemoved, InboxAdd, InboxRemove, MoveUser, AccountDeletion)
 }
 _ENCODER = msgspec.json.Encoder()
 _DECODERS: dict[str, msgspec.json.Decoder[Payload]] = {
@@ -127,3 +136,7 @@ def inbox_remove(job_id: int, user_id: int, activity_id: int) -> NewJob:
 
 def move_user(job_id: int, user_id: int, region: str) -> NewJob:
     return MoveUser(user_id, region).queued(job_id)
+
+
+def account_deletion(job_id: int, user_id: int) -> NewJob:
+    return AccountDeletion(user_id).queued(job_id)

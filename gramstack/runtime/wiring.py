@@ -37,7 +37,7 @@ from gramstack.invalidation.outbox import (
 )
 from gramstack.jobs.worker import JobWorker
 from gramstack.media.blobs import FilesystemBlobStore
-from gramstack.media.images import process_image
+from gramstack.media.images import process_avatar, process_image
 from gramstack.placement.client import AkkioPlacement
 from gramstack.placement.policy import PlacementPolicy
 from gramstack.placement.shared_cache import SharedLocationCache
@@ -366,6 +366,7 @@ async def open_backends(
         cache=cache,
         blobs=FilesystemBlobStore(settings.blob_dir),
         process_image=functools.partial(process_image, max_pixels=settings.max_image_pixels),
+        process_avatar=functools.partial(process_avatar, max_pixels=settings.max_image_pixels),
         passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
         limits=Limits(
             max_upload_bytes=settings.max_upload_bytes,

@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from gramstack.storage.accounts import SqlAccountStore
+from gramstack.storage.discovery import SqlDiscoveryStore
+from gramstack.storage.erasure import SqlAccountErasure
 from gramstack.storage.graph import SqlGraphStore
+from gramstack.storage.inbox_marks import SqlInboxMarks
 from gramstack.storage.leases import SqlIdShardLeases, SqlRateLimitBuckets
 from gramstack.storage.media import SqlMediaStore
 from gramstack.storage.placement import SqlLocationTable
@@ -49,6 +52,9 @@ class PrimaryStore:
         self.graph = SqlGraphStore(writer)
         self.media = SqlMediaStore(writer)
         self.reactions = SqlReactionStore(writer)
+        self.erasure = SqlAccountErasure(writer)
+        self.discovery = SqlDiscoveryStore(db)
+        self.inbox_marks = SqlInboxMarks(writer)
         self.queue = SqlJobQueue(db)
         self.placement = SqlLocationTable(db)
         self.leases = SqlIdShardLeases(db)
