@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from gramstack.api import auth, schemas, serializers
 from gramstack.api.auth import optional_viewer, require_viewer
-from gramstack.api.bodies import path_id, storable_text
+from gramstack.api.bodies import path_id, read_multipart, storable_text
 from gramstack.api.endpoints import backends, json_response
 from gramstack.domain import (
     accounts,
@@ -30,6 +30,7 @@ from gramstack.domain import (
     likes,
     media,
     people,
+    webhooks,
 )
 from gramstack.domain.errors import InvalidRequest, NotFound, TooLarge, ValidationFailed
 from gramstack.domain.models import PageRequest
@@ -59,7 +60,7 @@ def _session_response(request: Request, grant: accounts.SessionGrant) -> Respons
     session = schemas.Session(user=serializers.user(grant.user), token=grant.token)
     response = json_response(session, 201)
     if auth.wants_session_cookie(request):
-        auth.set_session_cookies(response, grant.token)
+        auth.set_session_cookies(response, grant.token, secure=auth.cookie_secure(request))
     return response
 
 
@@ -77,7 +78,7 @@ async def delete_session(request: Request, _: None) -> Response | None:
     require_viewer(request)
     await accounts.log_out(backends(request), request.state.token)
     response = Response(status_code=204)
-    auth.clear_session_cookies(response)
+    auth.clear_session_cookies(response, secure=auth.cookie_secure(request))
     return response
 
 
@@ -91,6 +92,20 @@ async def update_me(request: Request, body: schemas.ProfileUpdate) -> schemas.Us
     bio = None if body.bio is UNSET else body.bio
     user = await accounts.update_me(backends(request), require_viewer(request), full_name, bio)
     return serializers.user(user, followed_by_me=False)
+
+
+async def set_webhook(request: Request, body: schemas.WebhookSetting) -> schemas.RegisteredWebhook:
+    hook = await webhooks.register(backends(request), require_viewer(request), body.url)
+    return schemas.RegisteredWebhook(url=hook.url, secret=hook.secret)
+
+
+async def get_webhook(request: Request, _: None) -> schemas.Webhook:
+    hook = await webhooks.get(backends(request), require_viewer(request))
+    return schemas.Webhook(url=hook.url)
+
+
+async def delete_webhook(request: Request, _: None) -> None:
+    await webhooks.remove(backends(request), require_viewer(request))
 
 
 # -- users and follows ----------------------------------------------------------
@@ -179,9 +194,10 @@ async def post_media(request: Request, _: None) -> schemas.Media:
         raise InvalidRequest("body must be multipart/form-data with a 'file' part")
     limited = Request(request.scope, _limited_receive(request.receive, limit, max_bytes))
     # One file and one alt text past the limit, so that 11 photos get the
-    # contract's own message; more than that Starlette refuses itself (400).
+    # contract's own message; more than that the parser refuses itself (400).
     parts = media.MAX_PHOTOS + 1
-    async with limited.form(max_files=parts, max_fields=2 * parts + 2) as form:
+    form = await read_multipart(limited, max_files=parts, max_fields=2 * parts + 2)
+    try:
         unknown = sorted(set(form.keys()) - _UPLOAD_PARTS)
         if unknown:
             raise InvalidRequest(f"unknown field(s): {', '.join(unknown)}")
@@ -213,6 +229,8 @@ async def post_media(request: Request, _: None) -> schemas.Media:
             caption,
             [t for t in alt_texts if isinstance(t, str)] if alt_texts else None,
         )
+    finally:
+        await form.close()
     return serializers.media(view)
 
 
@@ -350,7 +368,13 @@ async def image(request: Request, _: None) -> Response:
     # The bytes never change, but the post may be deleted: caches must ask
     # again each time (a cheap 304 while it exists, a 404 once it is gone).
     etag = f'"{media_id}-{index}-{rendition}"' if index else f'"{media_id}-{rendition}"'
-    headers: dict[str, Any] = {"Cache-Control": "no-cache", "ETag": etag}
+    # nosniff: browsers must take the bytes as the declared image type, never
+    # guess HTML or script from what an uploader managed to put in them.
+    headers: dict[str, Any] = {
+        "Cache-Control": "no-cache",
+        "ETag": etag,
+        "X-Content-Type-Options": "nosniff",
+    }
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     return Response(data, media_type="image/jpeg", headers=headers)
@@ -399,7 +423,7 @@ async def delete_me(request: Request, body: schemas.AccountDeletion) -> Response
     viewer = require_viewer(request)
     await accounts.delete_account(backends(request), viewer, body.password)
     response = Response(status_code=204)
-    auth.clear_session_cookies(response)
+    auth.clear_session_cookies(response, secure=auth.cookie_secure(request))
     return response
 
 

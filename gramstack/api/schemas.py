@@ -28,6 +28,7 @@ from gramstack.domain.validation import (
     MAX_USERNAME,
     USERNAME_RULE,
 )
+from gramstack.domain.webhooks import MAX_URL_LENGTH, URL_PATTERN
 
 # Text a database can store: JSON may carry NUL and lone surrogates (\ud800);
 # neither PostgreSQL nor UTF-8 can hold them, so such text is refused (400).
@@ -424,3 +425,36 @@ class OpenAPIDocument(msgspec.Struct):
     info: dict[str, str]
     paths: dict[str, dict[str, Any]]
     components: dict[str, dict[str, Any]]
+
+
+# -- webhooks (not in api.md: an addition, documented here and in the OpenAPI) --
+
+WebhookUrl = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=MAX_URL_LENGTH,
+        pattern=URL_PATTERN,
+        description=f"absolute http(s) URL, at most {MAX_URL_LENGTH} characters",
+    ),
+]
+
+
+class WebhookSetting(msgspec.Struct, forbid_unknown_fields=True):
+    """`PUT /api/v1/me/webhook`: an absolute http(s) URL; loopback and
+    private addresses are refused (403) unless the server allows them."""
+
+    url: WebhookUrl
+
+
+class Webhook(msgspec.Struct, forbid_unknown_fields=True):
+    url: str
+
+
+class RegisteredWebhook(msgspec.Struct, forbid_unknown_fields=True):
+    """The secret is shown only here: each delivery carries
+    `X-Gramstack-Signature: sha256=<hex HMAC-SHA256 of the raw body>` and
+    `X-Gramstack-Event-Id` (the same on every retry of one event)."""
+
+    url: str
+    secret: str

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 
-VERSION = "v1"
+VERSION = "v2"  # v2: users and media as MessagePack arrays
 
 
 def username_key(username: str) -> str:

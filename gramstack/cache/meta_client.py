@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -190,3 +191,8 @@ class MetaClient:
         idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
+        # Wait for the sockets to be released: a loop that ends right after
+        # would otherwise find them still open (and warn) when it closes.
+        for conn in idle:
+            with contextlib.suppress(OSError, RuntimeError):
+                await conn.writer.wait_closed()

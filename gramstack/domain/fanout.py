@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from gramstack.domain import account_deletion, jobs
+from gramstack.domain import account_deletion, jobs, webhooks
 from gramstack.domain.backends import Backends
 from gramstack.records import Job
 from gramstack.regional.ports import RegionalStore
@@ -79,6 +79,11 @@ async def run_job(b: Backends, job: Job) -> None:
             activity = added.activity()
             await b.write_regional(added.user_id, lambda r: r.add_activity(added.user_id, activity))
             await b.store.inbox_marks.inbox_changed([added.user_id])
+            # Every event that reaches an inbox, of any type, goes to the
+            # owner's webhook too: as a job of its own, never inline.
+            await webhooks.enqueue_delivery(b, added)
+        case jobs.WebhookDeliver() as delivery:
+            await webhooks.deliver(b, delivery)
         case jobs.InboxRemove() as removal:
             await b.write_regional(
                 removal.user_id, lambda r: r.remove_activity(removal.user_id, removal.id)

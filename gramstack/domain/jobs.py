@@ -92,11 +92,55 @@ class AccountDeletion(_Payload, frozen=True):
     user_id: int
 
 
-Payload = FanoutMedia | MediaRemoved | InboxAdd | InboxRemove | MoveUser | AccountDeletion
+class WebhookDeliver(_Payload, frozen=True):
+    """POST one activity item to ``user_id``'s webhook; ``attempt`` counts
+    the deliveries tried before this one (each retry is a new job)."""
+
+    KIND: ClassVar[str] = "webhook_deliver"
+    user_id: int
+    id: int  # the activity's: the event ID receivers deduplicate on
+    type: ActivityType
+    actor_id: int
+    media_id: int | None
+    created_at: int
+    attempt: int = 0
+
+    @classmethod
+    def of(cls, added: InboxAdd) -> WebhookDeliver:
+        return cls(
+            user_id=added.user_id,
+            id=added.id,
+            type=added.type,
+            actor_id=added.actor_id,
+            media_id=added.media_id,
+            created_at=added.created_at,
+        )
+
+    def retried(self) -> WebhookDeliver:
+        return msgspec.structs.replace(self, attempt=self.attempt + 1)
+
+
+Payload = (
+    FanoutMedia
+    | MediaRemoved
+    | InboxAdd
+    | InboxRemove
+    | MoveUser
+    | AccountDeletion
+    | WebhookDeliver
+)
 
 KINDS: dict[str, type[Payload]] = {
     cls.KIND: cls
-    for cls in (FanoutMedia, MediaRemoved, InboxAdd, InboxRemove, MoveUser, AccountDeletion)
+    for cls in (
+        FanoutMedia,
+        MediaRemoved,
+        InboxAdd,
+        InboxRemove,
+        MoveUser,
+        AccountDeletion,
+        WebhookDeliver,
+    )
 }
 _ENCODER = msgspec.json.Encoder()
 _DECODERS: dict[str, msgspec.json.Decoder[Payload]] = {

@@ -10,7 +10,7 @@ in the block rolls it back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -24,6 +24,9 @@ from gramstack.records import (
     NewJob,
     TagRecord,
     UserRecord,
+    WebhookOutcome,
+    WebhookRecord,
+    WebhookRequest,
 )
 
 
@@ -300,6 +303,32 @@ class Readiness(Protocol):
         ...
 
 
+class WebhookStore(Protocol):
+    async def set_webhook(self, hook: WebhookRecord) -> None: ...
+
+    async def webhook(self, user_id: int) -> WebhookRecord | None: ...
+
+    async def remove_webhook(self, user_id: int) -> bool:
+        """False when there was none."""
+        ...
+
+
+# Told how a background delivery ended (to retry it, or give up).
+WebhookDone = Callable[[WebhookOutcome], Awaitable[None]]
+
+
+class WebhookSender(Protocol):
+    """Sends webhook requests off the caller's path (``gramstack.webhooks``)."""
+
+    def start(self, request: WebhookRequest, done: WebhookDone) -> bool:
+        """Begin sending ``request`` in the background, within the sender's
+        deadline, and call ``done`` with the outcome; False (nothing
+        started) when the sender already has all the deliveries it may run."""
+        ...
+
+    async def close(self) -> None: ...
+
+
 class PrimaryStore(Protocol):
     @property
     def accounts(self) -> AccountStore: ...
@@ -339,3 +368,6 @@ class PrimaryStore(Protocol):
 
     @property
     def readiness(self) -> Readiness: ...
+
+    @property
+    def webhooks(self) -> WebhookStore: ...

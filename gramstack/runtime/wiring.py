@@ -57,6 +57,8 @@ from gramstack.storage.router import read_nodes as read_nodes
 from gramstack.storage.schema import migrate
 from gramstack.storage.sqlite import SqliteDatabase
 from gramstack.storage.store import PrimaryStore
+from gramstack.webhooks.breaker import CircuitBreaker
+from gramstack.webhooks.sender import HttpWebhookSender
 
 log = logging.getLogger("gramstack.wiring")
 
@@ -374,6 +376,9 @@ async def open_backends(
             cache_ttl_s=settings.cache_ttl_s,
             explore_refresh_s=settings.explore_refresh_s,
             fanout_pull_threshold=settings.fanout_pull_threshold,
+            webhook_max_attempts=settings.webhook_max_attempts,
+            webhook_backoff_ms=int(settings.webhook_backoff_s * 1000),
+            webhook_allow_private=settings.webhook_allow_private,
         ),
     )
     owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -385,6 +390,15 @@ async def open_backends(
         run_jobs = settings.run_jobs_in_server
     worker = None
     if run_jobs:
+        # One sender (and so one breaker per destination) for the process.
+        backends.webhooks = HttpWebhookSender(
+            deadline_s=settings.webhook_deadline_s,
+            max_in_flight=settings.webhook_max_in_flight,
+            breaker=CircuitBreaker(
+                settings.webhook_breaker_failures, settings.webhook_breaker_cooldown_s
+            ),
+            allow_private=settings.webhook_allow_private,
+        )
         claim_ms = int(settings.job_claim_s * 1000)
         worker = JobWorker(backends, run_job, settings.job_poll_interval_s, claim_ms)
     lease_task = asyncio.create_task(_keep_shard_lease(backends, shard, owner))
@@ -409,6 +423,8 @@ async def open_backends(
         # The reads counted since the last flush still count.
         with contextlib.suppress(Exception):
             await flush_reads(backends)
+        if backends.webhooks is not None:
+            await backends.webhooks.close()
         with contextlib.suppress(Exception):
             await backends.store.leases.release_id_shard(shard, owner)
         await backends.cache.close()

@@ -24,6 +24,7 @@ from gramstack.storage.ports import Database, OnCommit
 from gramstack.storage.queue import SqlJobQueue
 from gramstack.storage.reactions import SqlReactionStore
 from gramstack.storage.transaction import Writer
+from gramstack.storage.webhooks import SqlWebhookStore
 
 
 class SqlReadiness:
@@ -62,3 +63,4 @@ class PrimaryStore:
         self.leases = SqlIdShardLeases(db)
         self.buckets = SqlRateLimitBuckets(db)
         self.readiness = SqlReadiness(db)
+        self.webhooks = SqlWebhookStore(db)

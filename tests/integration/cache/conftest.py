@@ -133,9 +133,17 @@ async def database(database_url: str, tmp_path: Path) -> AsyncIterator[Database]
     await db.close()
 
 
-def make_cache(kind: str, servers: Sequence[MemcachedProcess], **options: Any) -> LeaseCache:
+def make_cache(
+    kind: str,
+    servers: Sequence[MemcachedProcess],
+    *,
+    pool_timeout_s: float | None = None,
+    **options: Any,
+) -> LeaseCache:
     if kind == "memcached":
-        return MemcachedLeaseCache(MemcachedPool([s.endpoint for s in servers]), **options)
+        pool_options = {} if pool_timeout_s is None else {"timeout_s": pool_timeout_s}
+        pool = MemcachedPool([s.endpoint for s in servers], **pool_options)
+        return MemcachedLeaseCache(pool, **options)
     return InProcessLeaseCache(1 << 24, **options)
 
 

@@ -21,15 +21,28 @@ def _key(name: str = "k") -> str:
 
 
 class _CountingLoader:
-    def __init__(self, value: bytes | None = b"v", delay: float = 0.02) -> None:
+    def __init__(
+        self, value: bytes | None = b"v", delay: float = 0.02, gate: asyncio.Event | None = None
+    ) -> None:
         self.value = value
         self.delay = delay
+        self.gate = gate  # when given, loads finish only once it is set
         self.calls = 0
 
     async def __call__(self) -> bytes | None:
         self.calls += 1
         await asyncio.sleep(self.delay)
+        if self.gate is not None:
+            await self.gate.wait()
         return self.value
+
+
+async def _loading(loader: _CountingLoader) -> None:
+    """Until a caller has won the lease and is running ``loader``: polled,
+    since a loaded machine does not promise it within a fixed sleep."""
+    async with asyncio.timeout(10):
+        while not loader.calls:
+            await asyncio.sleep(0.001)
 
 
 @pytest.mark.parametrize("adapter", [InProcessLeaseCache, MemcachedLeaseCache, NullLeaseCache])
@@ -62,11 +75,13 @@ async def test_stale_value_is_served_while_one_caller_refills(cache: LeaseCache)
     key = _key()
     await cache.get_or_load(key, _CountingLoader(b"old"), 60)
     await cache.invalidate([key])
-    refill = _CountingLoader(b"new", delay=0.2)
+    gate = asyncio.Event()
+    refill = _CountingLoader(b"new", gate=gate)
     first = asyncio.create_task(cache.get_or_load(key, refill, 60))
-    await asyncio.sleep(0.05)  # the first caller holds the lease now
+    await _loading(refill)  # the first caller holds the lease now
     others = await asyncio.gather(*(cache.get_or_load(key, refill, 60) for _ in range(50)))
     assert others == [b"old"] * 50  # served stale at once, not queued behind the refill
+    gate.set()
     assert await first == b"new"
     assert refill.calls == 1
     assert await cache.get_or_load(key, refill, 60) == b"new"
@@ -85,10 +100,12 @@ async def test_after_delete_every_reader_gets_a_value_loaded_after_it(cache: Lea
 
 async def test_a_refill_that_raced_an_invalidation_is_not_kept(cache: LeaseCache) -> None:
     key = _key()
-    slow = _CountingLoader(b"before", delay=0.2)
+    gate = asyncio.Event()
+    slow = _CountingLoader(b"before", gate=gate)
     loading = asyncio.create_task(cache.get_or_load(key, slow, 60))
-    await asyncio.sleep(0.05)
+    await _loading(slow)
     await cache.delete([key])  # the row changed while it was being read
+    gate.set()
     assert await loading == b"before"
     fresh = _CountingLoader(b"after")
     assert await cache.get_or_load(key, fresh, 60) == b"after"
@@ -99,10 +116,12 @@ async def test_a_second_invalidation_during_a_refill_wins(cache: LeaseCache) -> 
     key = _key()
     await cache.get_or_load(key, _CountingLoader(b"v1"), 60)
     await cache.invalidate([key])
-    slow = _CountingLoader(b"v2", delay=0.2)
+    gate = asyncio.Event()
+    slow = _CountingLoader(b"v2", gate=gate)
     refilling = asyncio.create_task(cache.get_or_load(key, slow, 60))
-    await asyncio.sleep(0.05)
+    await _loading(slow)
     await cache.invalidate([key])  # v3 committed while v2 was being loaded
+    gate.set()
     assert await refilling == b"v2"
     latest = _CountingLoader(b"v3")
     assert await cache.get_or_load(key, latest, 60) == b"v3"
