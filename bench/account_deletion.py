@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from gramstack.placement.home import HomeRegionPlacement
-
 from gramstack.cache.memory import InProcessLeaseCache
 from gramstack.domain import account_deletion, accounts
 from gramstack.domain.backends import Backends
@@ -35,6 +33,9 @@ from gramstack.domain.ids import IdGenerator
 from gramstack.domain.passwords import Passwords
 from gramstack.media.blobs import FilesystemBlobStore
 from gramstack.media.ports import ProcessedImage
+from gramstack.placement.client import AkkioPlacement
+from gramstack.placement.policy import PlacementPolicy
+from gramstack.placement.shared_cache import SharedLocationCache
 from gramstack.records import ActivityRecord
 from gramstack.regional.sql import SqlRegionalStore
 from gramstack.runtime import devcluster
@@ -75,10 +76,19 @@ async def backends(root: Path, dsn: str | None = None) -> AsyncIterator[Rig]:
     region = SqlRegionalStore(REGION, regional_db)
     await region.create_schema()
     cache = InProcessLeaseCache(16 * 1024 * 1024)
+    store = PrimaryStore(primary)
+    placement = AkkioPlacement(
+        home=REGION,
+        stores={REGION: region},
+        locations=store.placement,
+        cache=SharedLocationCache(root / "placement.bin"),
+        cache_ttl_s=5.0,
+        policy=PlacementPolicy(threshold=0.7, window_s=86400.0, min_reads=20.0),
+    )
     b = Backends(
-        store=PrimaryStore(primary),
+        store=store,
         regions={REGION: region},
-        placement=HomeRegionPlacement(REGION),
+        placement=placement,
         cache=cache,
         blobs=FilesystemBlobStore(root / "blobs"),
         process_image=_no_images,

@@ -86,9 +86,15 @@ async def domain_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, errors.Unauthorized):
         headers = {"WWW-Authenticate": 'Bearer realm="gramstack"'}
     response = error_response(status, code, exc.message, headers)
-    if isinstance(exc, errors.Unauthorized) and SESSION_COOKIE in request.cookies:
+    session_was_valid = getattr(request.state, "token", None) is not None
+    if (
+        isinstance(exc, errors.Unauthorized)
+        and SESSION_COOKIE in request.cookies
+        and not session_was_valid
+    ):
         # A browser holding a dead session cookie should drop it, not show a
-        # signed-in page that fails on every call.
+        # signed-in page that fails on every call. A 401 after the session
+        # was accepted (a wrong current password) keeps the person signed in.
         clear_session_cookies(response, secure=cookie_secure(request))
     return response
 

@@ -189,3 +189,29 @@ def test_concurrent_password_changes_leave_one_password(
     assert sorted(statuses) == [204, 401, 401, 401], statuses
     working = [n for n in news if _log_in(http, ana.username, n).status_code == 201]
     assert working == [news[statuses.index(204)]]
+
+
+def test_a_wrong_current_password_keeps_the_browser_signed_in(http: httpx.Client) -> None:
+    # A 401 after the session cookie was accepted is about the form, not the
+    # session: the cookies must stay, or one typo signs the person out.
+    username = unique_username("ck")
+    signed_up = http.post(
+        f"{API}/accounts",
+        json={"username": username, "password": PASSWORD},
+        headers={"X-Session-Cookie": "1"},
+    )
+    assert signed_up.status_code == 201, signed_up.text
+    cookies = {
+        c.split("=", 1)[0]: c.split("=", 1)[1].split(";", 1)[0]
+        for c in signed_up.headers.get_list("set-cookie")
+    }
+    jar = {"gs_session": cookies["gs_session"], "gs_csrf": cookies["gs_csrf"]}
+    with httpx.Client(base_url=str(http.base_url), cookies=jar, timeout=30) as browser:
+        wrong = browser.put(
+            f"{API}/me/password",
+            json={"current_password": "not my password", "new_password": "whatever123"},
+            headers={"X-CSRF-Token": jar["gs_csrf"]},
+        )
+        assert_error(wrong, 401, "unauthorized")
+        assert wrong.headers.get_list("set-cookie") == []
+        assert browser.get(f"{API}/me").status_code == 200
