@@ -32,10 +32,43 @@
     504: "That took too long. Please try again.",
   };
 
+  // What the fields of the API are called on the page.
+  const FIELD_NAMES = {
+    username: "Username",
+    password: "Password",
+    current_password: "Current password",
+    new_password: "New password",
+    full_name: "Name",
+    bio: "Bio",
+    caption: "Caption",
+    text: "Comment",
+    alt_text: "Alt text",
+    alt_texts: "Alt text",
+    q: "Search",
+  };
+
+  // The API's messages are written for developers ("full_name: must be at
+  // most 64 characters", "image is 12000x6000, over the limit of ...");
+  // these say the same to a person. Other messages are shown as they are.
+  function messageForPeople(status, code, message) {
+    if (code === "too_large") return "This photo is too large. Photos can be up to 20 MB and 50 megapixels.";
+    if (code === "unsupported_media_type") return "This file isn’t a photo gramstack can read. Choose a JPEG, PNG or WebP image.";
+    if (code === "validation_failed") {
+      const match = /^([a-z_]+): (.*)$/.exec(message);
+      if (match) {
+        const field = FIELD_NAMES[match[1]] || match[1].replace(/_/g, " ");
+        const rule = match[2].replace(/\.$/, "");
+        return field.charAt(0).toUpperCase() + field.slice(1) + " " + rule + ".";
+      }
+    }
+    return message;
+  }
+
   // Builds an ApiError from a status and the parsed JSON body (or null).
   function apiError(status, data, retryAfter) {
     const err = data && typeof data === "object" ? data.error : null;
     let message = err && typeof err.message === "string" && err.message ? err.message : "";
+    if (message && err && typeof err.code === "string") message = messageForPeople(status, err.code, message);
     if (!message) message = FALLBACK_MESSAGES[status] || "Something went wrong (" + status + ").";
     if (status === 429 && retryAfter && !/second/.test(message)) {
       message += " Try again in " + retryAfter + " s.";
@@ -88,6 +121,7 @@
 
   GS.api = api;
   GS.apiError = apiError;
+  GS.messageForPeople = messageForPeople;
   GS.ApiError = ApiError;
   GS.csrfToken = csrfToken;
   GS.withQuery = withQuery;
