@@ -284,9 +284,18 @@
     return (letters.slice(0, 2) || "?").toUpperCase();
   }
 
+  // The user's photo where they set one (api.md second part: `avatar`),
+  // else coloured initials.
   function fillAvatar(el, user) {
-    el.textContent = initials(user);
     for (const cls of Array.from(el.classList)) if (/^avatar-c\d$/.test(cls)) el.classList.remove(cls);
+    if (user.avatar && user.avatar.thumbnail) {
+      const img = h("img", { class: "avatar-img", src: user.avatar.thumbnail, srcset: user.avatar.thumbnail + " 150w, " + user.avatar.standard + " 320w", sizes: el.classList.contains("avatar-xl") ? "150px" : "56px", alt: "" });
+      el.replaceChildren(img);
+      el.classList.add("has-photo");
+      return el;
+    }
+    el.classList.remove("has-photo");
+    el.textContent = initials(user);
     el.classList.add("avatar-c" + (hashOf(user.username || "") % 8));
     return el;
   }
@@ -542,39 +551,159 @@
 
   // ---------------------------------------------------------------- images
 
-  GS.image = function (media, options) {
-    options = options || {};
+  // Candidates for srcset: thumbnail (<=150 px), medium (<=640 px, API
+  // version 1 second part; absent before it) and standard (<=1080 px), each
+  // with its real width, so a grid cell loads the medium and not the 1080.
+  function srcset(photo) {
+    const long = Math.max(photo.width, photo.height);
+    const widthAt = (limit) => Math.max(1, Math.round(photo.width * Math.min(1, limit / long)));
+    const candidates = [[photo.images.thumbnail, widthAt(150)]];
+    if (photo.images.medium) candidates.push([photo.images.medium, widthAt(640)]);
+    candidates.push([photo.images.standard, photo.width]);
+    const seen = new Set();
+    return candidates
+      .filter(([, w]) => (seen.has(w) ? false : seen.add(w)))
+      .map(([url, w]) => url + " " + w + "w")
+      .join(", ");
+  }
+
+  function altOf(photo, media) {
+    if (photo.alt_text) return photo.alt_text;
+    return media.caption ? media.caption.slice(0, 300) : "Photo by " + media.owner.username;
+  }
+
+  // One photo of a post (a version-1 media object is its own first photo).
+  function photoImg(photo, media, options) {
     const img = h("img", {
       class: options.class || "photo",
-      src: media.images.standard,
-      width: media.width,
-      height: media.height,
-      alt: media.caption ? media.caption.slice(0, 300) : "Photo by " + media.owner.username,
+      src: photo.images.standard,
+      srcset: srcset(photo),
+      sizes: options.sizes || "(max-width: 735px) 100vw, 470px",
+      width: photo.width,
+      height: photo.height,
+      alt: altOf(photo, media),
       loading: options.eager ? "eager" : "lazy",
       decoding: "async",
     });
     if (options.eager) img.setAttribute("fetchpriority", "high");
     img.addEventListener("error", () => img.classList.add("img-broken"), { once: true });
     return img;
+  }
+
+  function photosOf(media) {
+    return Array.isArray(media.photos) && media.photos.length ? media.photos : [media];
+  }
+
+  // A post's photos: one image, or a carousel that swipes (scroll snap),
+  // with previous/next buttons and dots.
+  GS.image = function (media, options) {
+    options = options || {};
+    const photos = photosOf(media);
+    if (photos.length < 2) return photoImg(photos[0], media, options);
+    const track = h("div", { class: "carousel-track", tabindex: "0", "aria-label": "Photos, swipe or use the arrow keys" });
+    photos.forEach((photo, i) => {
+      track.appendChild(
+        h(
+          "div",
+          { class: "carousel-slide", role: "group", "aria-roledescription": "slide", "aria-label": i + 1 + " of " + photos.length },
+          photoImg(photo, media, { eager: options.eager && i === 0, sizes: options.sizes, class: options.class })
+        )
+      );
+    });
+    const dots = h("div", { class: "carousel-dots", "aria-hidden": "true" });
+    photos.forEach(() => dots.appendChild(h("span", { class: "carousel-dot" })));
+    const prev = h("button", { class: "carousel-btn carousel-prev", type: "button", "aria-label": "Previous photo" }, "‹");
+    const next = h("button", { class: "carousel-btn carousel-next", type: "button", "aria-label": "Next photo" }, "›");
+    const box = h("div", { class: "carousel", "aria-roledescription": "carousel", dataset: { count: String(photos.length) } }, track, prev, next, dots);
+    let current = -1;
+    function update() {
+      const index = Math.round(track.scrollLeft / Math.max(1, track.clientWidth));
+      if (index === current) return;
+      current = index;
+      box.dataset.index = String(index);
+      Array.from(dots.children).forEach((dot, i) => dot.classList.toggle("carousel-dot-on", i === index));
+      prev.hidden = index <= 0;
+      next.hidden = index >= photos.length - 1;
+    }
+    function go(delta) {
+      const index = Math.max(0, Math.min(photos.length - 1, current + delta));
+      track.scrollTo({ left: index * track.clientWidth, behavior: "smooth" });
+    }
+    prev.addEventListener("click", (event) => { event.stopPropagation(); go(-1); });
+    next.addEventListener("click", (event) => { event.stopPropagation(); go(1); });
+    track.addEventListener("keydown", (event) => {
+      if (event.key === "ArrowLeft") go(-1);
+      else if (event.key === "ArrowRight") go(1);
+    });
+    track.addEventListener("scroll", () => requestAnimationFrame(update), { passive: true });
+    update();
+    return box;
   };
 
   GS.thumbnail = function (media, sizes) {
     const scale = Math.min(1, 150 / Math.max(media.width, media.height));
-    const tw = Math.max(1, Math.round(media.width * scale));
-    const th = Math.max(1, Math.round(media.height * scale));
     const img = h("img", {
       class: "thumb",
       src: media.images.thumbnail,
-      srcset: media.images.thumbnail + " " + tw + "w, " + media.images.standard + " " + media.width + "w",
+      srcset: srcset(media),
       sizes: sizes || "(max-width: 735px) 33vw, 293px",
-      width: tw,
-      height: th,
-      alt: media.caption ? media.caption.slice(0, 300) : "Photo by " + media.owner.username,
+      width: Math.max(1, Math.round(media.width * scale)),
+      height: Math.max(1, Math.round(media.height * scale)),
+      alt: altOf(media, media),
       loading: "lazy",
       decoding: "async",
     });
     img.addEventListener("error", () => img.classList.add("img-broken"), { once: true });
     return img;
+  };
+
+  GS.srcset = srcset;
+
+  // ---------------------------------------------------------------- rich text
+
+  // Hashtags and mentions as the API parses them (api.md, second part):
+  // '#' + 1..100 letters, digits or '_'; '@' at the start or after a
+  // character that is not a letter, digit, '_' or '.', then a username
+  // (a trailing '.' ends the sentence). Everything else stays plain text.
+  const RICH = /#([\p{L}\p{N}_]+)|(^|[^\p{L}\p{N}_.])@([a-z0-9._]{1,30})/giu;
+
+  // A text node or link per piece. `mentions`, when given, is the list of
+  // usernames the API found (existing users); other @words stay text.
+  GS.richText = function (text, mentions) {
+    const known = Array.isArray(mentions) ? new Set(mentions.map((m) => m.toLowerCase())) : null;
+    const out = document.createDocumentFragment();
+    let last = 0;
+    RICH.lastIndex = 0;
+    let match;
+    while ((match = RICH.exec(text)) !== null) {
+      let start = match.index;
+      let link = null;
+      let end = RICH.lastIndex;
+      if (match[1] !== undefined) {
+        const after = text.slice(end).match(/^[\p{L}\p{N}_]/u);
+        if (match[1].length <= 100 && !after) {
+          link = h("a", { class: "tag-link", href: GS.tagUrl(match[1].toLowerCase()) }, "#" + match[1]);
+        }
+      } else {
+        start += match[2].length;
+        const name = match[3].replace(/\.+$/, "");
+        end = start + 1 + name.length;
+        RICH.lastIndex = end;
+        if (name && (!known || known.has(name.toLowerCase()))) {
+          link = h("a", { class: "mention-link", href: profileUrl(name.toLowerCase()) }, "@" + name);
+        }
+      }
+      if (!link) continue;
+      if (start > last) out.appendChild(document.createTextNode(text.slice(last, start)));
+      out.appendChild(link);
+      last = end;
+    }
+    if (last < text.length) out.appendChild(document.createTextNode(text.slice(last)));
+    return out;
+  };
+
+  GS.tagUrl = function (name) {
+    return "/explore/tags/" + seg(name);
   };
 
   // ---------------------------------------------------------------- dialogs

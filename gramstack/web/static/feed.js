@@ -8,12 +8,12 @@
   function caption(media) {
     const text = media.caption || "";
     if (!text) return null;
-    const body = h("span", { class: "caption-text" }, text.length > CAPTION_PREVIEW ? text.slice(0, CAPTION_PREVIEW).trimEnd() + "…" : text);
+    const body = h("span", { class: "caption-text" }, GS.richText(text.length > CAPTION_PREVIEW ? text.slice(0, CAPTION_PREVIEW).trimEnd() + "…" : text, media.mentions));
     const line = h("p", { class: "caption" }, GS.userLink(media.owner, "user-link strong"), " ", body);
     if (text.length > CAPTION_PREVIEW) {
       const more = h("button", { class: "link-btn muted", type: "button" }, "more");
       more.addEventListener("click", () => {
-        body.textContent = text;
+        body.replaceChildren(GS.richText(text, media.mentions));
         more.remove();
       });
       line.append(" ", more);
