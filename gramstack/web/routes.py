@@ -54,6 +54,8 @@ _SWAGGER_UI_DIR = Path(swagger_ui_bundle.swagger_ui_path)
 
 _USERNAME = re.compile(r"[A-Za-z0-9._]{1,30}")
 _MEDIA_ID = re.compile(r"[0-9]{1,20}")
+# api.md: 1..100 Unicode letters, digits or "_" (\w in Python's Unicode mode).
+_TAG = re.compile(r"\w{1,100}")
 
 
 class _SecureHeaders:
@@ -181,6 +183,18 @@ class _Pages:
     async def activity(self, request: Request) -> Response:
         return self.render(request, "activity.html", "activity")
 
+    async def explore(self, request: Request) -> Response:
+        return self.render(request, "explore.html", "explore")
+
+    async def tag(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if not _TAG.fullmatch(name):
+            return self.not_found(request)
+        return self.render(request, "tag.html", "tag", tag=name.lower())
+
+    async def settings(self, request: Request) -> Response:
+        return self.render(request, "settings.html", "settings")
+
     async def docs(self, request: Request) -> Response:
         return self.render(request, "docs.html", "docs")
 
@@ -266,6 +280,9 @@ def _web_routes(pages: _Pages) -> list[BaseRoute]:
         _page("/activity", pages.activity, "web:activity"),
         _page("/u/{username}", pages.profile, "web:profile"),
         _page("/p/{media_id}", pages.photo, "web:photo"),
+        _page("/explore", pages.explore, "web:explore"),
+        _page("/explore/tags/{name}", pages.tag, "web:tag"),
+        _page("/settings", pages.settings, "web:settings"),
         _page("/docs", pages.docs, "web:docs"),
         Mount("/static", app=GZipMiddleware(_SecureHeaders(static)), name="static"),
         Mount("/docs/assets", app=GZipMiddleware(_SecureHeaders(swagger_ui)), name="docs-assets"),

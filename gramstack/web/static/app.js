@@ -163,6 +163,7 @@
     comment: "M20.5 11.5a8.5 8.5 0 0 1-12.6 7.4L3.5 20l1.2-4.2A8.5 8.5 0 1 1 20.5 11.5z",
     more: "M5 12h.01M12 12h.01M19 12h.01",
     trash: "M4 7h16M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3",
+    stack: "M8 3h11a2 2 0 0 1 2 2v11M4 7h11a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H6a2 2 0 0 1-2-2z",
   };
 
   function icon(name, extraClass) {
@@ -381,8 +382,135 @@
   document.addEventListener("DOMContentLoaded", () => {
     const button = document.querySelector(".nav-logout");
     if (button) button.addEventListener("click", logout);
-    GS.me.then(setupNav);
+    GS.me.then((me) => {
+      setupNav(me);
+      if (me) setupUnread();
+    });
   });
+
+  // ---------------------------------------------------------------- search
+
+  // Live search of people and tags under an input: results as the person
+  // types (debounced, stale answers dropped), arrow keys to move, Enter to
+  // open. Enter on a plain username with no result chosen opens that profile.
+  GS.searchBox = function (input, list) {
+    let timer = 0;
+    let asked = 0;
+    let active = -1;
+
+    function close() {
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+      active = -1;
+    }
+
+    function mark(index) {
+      const options = Array.from(list.querySelectorAll("[role=option]"));
+      options.forEach((el, i) => el.setAttribute("aria-selected", String(i === index)));
+      active = index;
+      if (options[index]) input.setAttribute("aria-activedescendant", options[index].id);
+    }
+
+    function option(id, href, content) {
+      return h("li", { role: "option", id: id, class: "search-option", "aria-selected": "false" }, h("a", { class: "search-link", href: href, tabindex: "-1" }, content));
+    }
+
+    async function run() {
+      const raw = input.value.trim();
+      const ticket = ++asked;
+      if (!raw) return close();
+      const tagOnly = raw.startsWith("#");
+      const q = raw.replace(/^[#@]/, "");
+      if (!q) return close();
+      const users = tagOnly || !/^[a-z0-9._]{1,30}$/i.test(q)
+        ? Promise.resolve({ items: [] })
+        : api("GET", withQuery("/search/users", { q: q.toLowerCase(), limit: 6 })).catch(() => ({ items: [] }));
+      const tags = raw.startsWith("@") || q.length > 100
+        ? Promise.resolve({ items: [] })
+        : api("GET", withQuery("/search/tags", { q: q.toLowerCase(), limit: 4 })).catch(() => ({ items: [] }));
+      const [userPage, tagPage] = await Promise.all([users, tags]);
+      if (ticket !== asked) return;
+      list.replaceChildren();
+      userPage.items.forEach((user, i) =>
+        list.appendChild(
+          option("search-user-" + i, profileUrl(user.username), [
+            avatar(user, "md"),
+            h("span", { class: "person-names" }, h("span", { class: "person-user" }, user.username), h("span", { class: "person-full muted" }, user.full_name || plural(user.follower_count, "follower", "followers"))),
+          ])
+        )
+      );
+      tagPage.items.forEach((tag, i) =>
+        list.appendChild(
+          option("search-tag-" + i, GS.tagUrl(tag.name), [
+            h("span", { class: "avatar avatar-md tag-avatar", "aria-hidden": "true" }, "#"),
+            h("span", { class: "person-names" }, h("span", { class: "person-user" }, "#" + tag.name), h("span", { class: "person-full muted" }, plural(tag.media_count, "post", "posts"))),
+          ])
+        )
+      );
+      if (!list.children.length) list.appendChild(h("li", { class: "search-none muted", role: "presentation" }, "No results for “" + raw + "”"));
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+      active = -1;
+    }
+
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(run, 150);
+    });
+    input.addEventListener("keydown", (event) => {
+      const count = list.querySelectorAll("[role=option]").length;
+      if (event.key === "ArrowDown" && count) {
+        event.preventDefault();
+        mark((active + 1) % count);
+      } else if (event.key === "ArrowUp" && count) {
+        event.preventDefault();
+        mark((active - 1 + count) % count);
+      } else if (event.key === "Escape") {
+        close();
+      } else if (event.key === "Enter") {
+        event.preventDefault();
+        const chosen = list.querySelectorAll("[role=option] a")[active];
+        const name = input.value.trim().replace(/^@/, "").toLowerCase();
+        if (chosen) location.assign(chosen.getAttribute("href"));
+        else if (input.value.trim().startsWith("#") && name.length > 1) location.assign(GS.tagUrl(name.slice(1)));
+        else if (/^[a-z0-9._]{1,30}$/.test(name)) location.assign(profileUrl(name));
+      }
+    });
+    input.addEventListener("blur", () => setTimeout(close, 200));
+    input.addEventListener("focus", () => {
+      if (input.value.trim()) run();
+    });
+  };
+
+  // ---------------------------------------------------------------- unread
+
+  // The number on the Activity icon, kept fresh without a reload: asked now,
+  // every 20 s while the tab is visible, and when the tab comes back.
+  function setupUnread() {
+    const link = document.querySelector('.nav-link[href="/activity"]');
+    if (!link) return;
+    const badge = h("span", { class: "badge", hidden: true });
+    link.appendChild(badge);
+    async function refresh() {
+      if (document.hidden) return;
+      try {
+        const { count } = await api("GET", "/activity/unread");
+        GS.setUnread(count);
+      } catch (err) {
+        // The badge waits for the next tick (or an older server without it).
+      }
+    }
+    GS.setUnread = function (count) {
+      badge.textContent = count > 99 ? "99+" : String(count);
+      badge.hidden = !(count > 0);
+      link.setAttribute("aria-label", count > 0 ? "Activity, " + count + " new" : "Activity");
+    };
+    GS.refreshUnread = refresh;
+    refresh();
+    setInterval(refresh, 20000);
+    document.addEventListener("visibilitychange", refresh);
+  }
 
   // ---------------------------------------------------------------- pager
 
@@ -658,6 +786,20 @@
   };
 
   GS.srcset = srcset;
+
+  // A square of a photo grid (profile, explore, tag pages).
+  GS.gridTile = function (media) {
+    const stats = h(
+      "span",
+      { class: "tile-stats", "aria-hidden": "true" },
+      h("span", null, icon("heart"), compact(media.like_count)),
+      h("span", null, icon("comment"), compact(media.comment_count))
+    );
+    const count = photosOf(media).length;
+    const label = (media.caption ? media.caption.slice(0, 80) : "Photo") + (count > 1 ? ", " + count + " photos" : "") + ", " + plural(media.like_count, "like", "likes") + ", " + plural(media.comment_count, "comment", "comments");
+    const multi = count > 1 ? h("span", { class: "grid-multi", "aria-hidden": "true" }, icon("stack")) : null;
+    return h("li", { class: "grid-item" }, h("a", { class: "grid-link", href: photoUrl(media.id), "aria-label": label }, GS.thumbnail(media), multi, stats));
+  };
 
   // ---------------------------------------------------------------- rich text
 
