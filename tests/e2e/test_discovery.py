@@ -3,6 +3,7 @@ explore and the sizes a grid loads (api.md, second part), in the browser."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -100,8 +101,16 @@ def test_explore_shows_posts_of_people_not_followed(
     for viewport in (DESKTOP, PHONE):
         viewer = new_tab(viewport)
         sign_up(viewer, unique_name("viewer"))
-        viewer.goto("/explore")
         tile = viewer.page.locator(f'#grid a[href="/p/{media["id"]}"]')
+        # Explore's ranking is precomputed, so a new post joins it within
+        # seconds rather than at once: reload until it does.
+        deadline = time.monotonic() + 30
+        while True:
+            viewer.goto("/explore")
+            expect(viewer.page.locator("#grid-spinner")).to_be_hidden()
+            if tile.count() or time.monotonic() > deadline:
+                break
+            viewer.page.wait_for_timeout(1000)
         expect(tile).to_be_visible()
         img = tile.locator("img")
         # A 293 px grid cell takes the medium size, a 130 px one the thumbnail,
