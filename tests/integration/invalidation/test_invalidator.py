@@ -324,7 +324,7 @@ async def test_the_invalidator_survives_terminated_connections_and_its_gauge_sta
 ) -> None:
     stack.env["GRAMSTACK_INVALIDATOR_SLOT_LAG_EVERY_S"] = "0.2"
     invalidator = Invalidator(stack, "terminated")
-    cache = MemcachedLeaseCache([stack.memcached.address])
+    cache = MemcachedLeaseCache(MemcachedPool([stack.memcached.endpoint]))
     try:
         invalidator.wait_started()
         for _ in range(3):
