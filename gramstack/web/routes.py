@@ -129,6 +129,8 @@ async def _api_status(request: Request, path: str) -> int:
         raw_path=path.encode(),
         query_string=b"",
         headers=[(b"accept", b"application/json"), (b"host", b"gramstack.internal")],
+        # Its own copy: the API's auth writes the caller into the request state.
+        state=dict(request.scope.get("state", {})),
     )
     status = 0
 

@@ -98,7 +98,7 @@
     seenUpTo = newest.id;
     try {
       await GS.api("PUT", "/activity/seen", { up_to: newest.id });
-      if (GS.setUnread) GS.setUnread(0);
+      if (GS.refreshUnread) GS.refreshUnread();
     } catch (err) {
       // An older server has no seen mark; the page works without it.
     }

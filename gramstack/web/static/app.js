@@ -492,11 +492,15 @@
     if (!link) return;
     const badge = h("span", { class: "badge", hidden: true });
     link.appendChild(badge);
+    let asked = 0;
     async function refresh() {
       if (document.hidden) return;
+      // Only the newest question may set the badge: an answer that was
+      // asked before the seen mark moved must not bring the old count back.
+      const ticket = ++asked;
       try {
         const { count } = await api("GET", "/activity/unread");
-        GS.setUnread(count);
+        if (ticket === asked) GS.setUnread(count);
       } catch (err) {
         // The badge waits for the next tick (or an older server without it).
       }
