@@ -8,7 +8,7 @@ DATA_DIR ?= ./var
 # Empty: one worker per core (the server's default).
 WORKERS ?=
 
-.PHONY: run test test-deps lint clean
+.PHONY: run test test-deps lint clean bench
 
 # Serving needs the package alone; the tests and linters add the dev extras
 # on top. Each stamp is remade when pyproject.toml changes.
@@ -28,6 +28,15 @@ $(DEV_STAMP): $(SERVE_STAMP)
 
 run: $(SERVE_STAMP)
 	$(BIN)/gramstack serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) $(if $(WORKERS),--workers $(WORKERS))
+
+# The benchmark: seeds BENCH_DIR once (gramstack seed's defaults: 10,000 users,
+# 100,000 posts), serves it with WORKERS workers, runs the mixed workload and a
+# hello-world ceiling for BENCH_SECONDS each, and writes bench/results/<time>/.
+BENCH_DIR ?= ./var/bench
+BENCH_SECONDS ?= 20
+bench: $(DEV_STAMP)
+	test -f $(BENCH_DIR)/gramstack.db || $(BIN)/gramstack seed --data-dir $(BENCH_DIR)
+	$(BIN)/gramstack bench --serve $(BENCH_DIR) --workers $(WORKERS) --seconds $(BENCH_SECONDS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check gramstack tests $(wildcard bench)

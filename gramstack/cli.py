@@ -1,4 +1,4 @@
-"""Command line: ``gramstack serve | migrate | ...``."""
+"""Command line: ``gramstack serve | worker | invalidator | migrate | dev-cluster | seed | bench``."""
 
 from __future__ import annotations
 
@@ -93,6 +93,101 @@ def _invalidator(settings: Settings) -> int:
     return 0
 
 
+def _seed(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from gramstack.seed import PASSWORD, SeedError, SeedPlan, seed
+
+    plan = SeedPlan(
+        users=args.users,
+        posts=args.posts,
+        likes=args.likes,
+        comments=args.comments,
+        follows_per_user=args.follows_per_user,
+        timeline_depth=args.timeline_depth,
+        random_seed=args.random_seed,
+    )
+    try:
+        report = asyncio.run(seed(settings, plan, progress=not args.quiet))
+    except SeedError as exc:
+        print(f"gramstack: seed: {exc}", file=sys.stderr)
+        return 1
+    rows = ", ".join(f"{table} {count:,}" for table, count in report.rows.items())
+    print(
+        f"seeded {report.total_rows:,} rows ({rows}) and {report.image_files:,} image files"
+        f" in {report.seconds:.1f} s: {report.rows_per_s:,.0f} rows/s"
+        f" (generating {report.generate_s:.1f} s, writing {report.write_s:.1f} s)"
+    )
+    print(f"sign in as user0 .. user{plan.users - 1} with the password {PASSWORD!r}")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    import json
+    import logging
+
+    # One line per sign-in request would bury the progress bars.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    from gramstack.benchmark import BenchError, BenchOptions, run_bench
+    from gramstack.benchmark.load import MIX, parse_mix
+
+    try:
+        mix = parse_mix(args.mix) if args.mix else MIX
+    except ValueError as exc:
+        print(f"gramstack: bench: --mix: {exc}", file=sys.stderr)
+        return 2
+    options = BenchOptions(
+        url=args.url,
+        serve_data_dir=args.serve,
+        seconds=args.seconds,
+        warmup_s=args.warmup,
+        processes=args.processes,
+        concurrency=args.concurrency,
+        sessions=args.sessions,
+        user_range=args.user_range,
+        workers=args.workers or 1,
+        out=args.out,
+        mix=mix,
+    )
+    try:
+        path = run_bench(options, progress=not args.quiet)
+    except BenchError as exc:
+        print(f"gramstack: bench: {exc}", file=sys.stderr)
+        return 1
+    report = json.loads(path.read_text("utf-8"))
+    ceiling, mixed = report["ceiling"], report["mixed"]
+    print(f"hello-world ceiling: {ceiling['requests_per_s']:,.0f} requests/s")
+    print(
+        f"mixed: {mixed['requests_per_s']:,.0f} requests/s"
+        f" = {mixed['share_of_ceiling']:.3f} of the ceiling, {mixed['errors']} errors"
+    )
+    for name, op in mixed["operations"].items():
+        latency = op["latency_ms"]
+        print(
+            f"  {name:7} {op['requests_per_s']:9,.1f}/s  share {op['share_of_ceiling']:.4f}"
+            f"  p50 {latency['p50']:.1f} ms  p90 {latency['p90']:.1f} ms"
+            f"  p99 {latency['p99']:.1f} ms  errors {op['errors']}"
+        )
+    print(f"report: {path} (plots beside it)")
+    return 0
+
+
+def _worker(settings: Settings) -> int:
+    import asyncio
+    import signal
+
+    from gramstack.runtime.prefork import prepare_data_dir
+
+    # Until the event loop takes SIGTERM over, it means a plain clean exit.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    from gramstack.runtime.worker import serve_worker
+
+    prepare_data_dir(settings)
+    asyncio.run(serve_worker(settings))
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gramstack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -106,6 +201,53 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     migrate = commands.add_parser("migrate", help="create or upgrade the database schema")
     migrate.add_argument("--data-dir", type=Path, help="directory for SQLite files")
+    seed = commands.add_parser(
+        "seed",
+        help="fill a fresh database with a power-law social graph (password 'gramstack-seed')",
+    )
+    seed.add_argument("--data-dir", type=Path, help="directory for SQLite files and images")
+    seed.add_argument("--users", type=int, default=10_000, help="accounts (default 10,000)")
+    seed.add_argument("--posts", type=int, default=100_000, help="media posts (default 100,000)")
+    seed.add_argument("--likes", type=int, default=100_000, help="likes (default 100,000)")
+    seed.add_argument("--comments", type=int, default=100_000, help="comments (default 100,000)")
+    seed.add_argument(
+        "--follows-per-user", type=int, default=30, help="mean accounts each user follows"
+    )
+    seed.add_argument(
+        "--timeline-depth", type=int, default=100, help="newest posts kept per home timeline"
+    )
+    seed.add_argument("--random-seed", type=int, default=1, help="same seed, same graph")
+    seed.add_argument("--quiet", action="store_true", help="no progress bars")
+    bench = commands.add_parser(
+        "bench",
+        help="load a running server with the mixed workload; report as shares of a hello-world",
+    )
+    target = bench.add_mutually_exclusive_group(required=True)
+    target.add_argument("--url", help="base URL of a running, seeded server")
+    target.add_argument("--serve", type=Path, help="start a server on this seeded data directory")
+    bench.add_argument("--seconds", type=float, default=20.0, help="measured time per run")
+    bench.add_argument("--warmup", type=float, default=2.0, help="unmeasured time before it")
+    bench.add_argument("--processes", type=int, default=2, help="load generator processes")
+    bench.add_argument(
+        "--concurrency", type=int, default=16, help="requests in flight per load process"
+    )
+    bench.add_argument("--sessions", type=int, default=8, help="seeded users to sign in as")
+    bench.add_argument(
+        "--user-range", type=int, default=1000, help="pick them among user0 .. user<N-1>"
+    )
+    bench.add_argument(
+        "--workers", type=int, help="workers of the hello-world (and a --serve server)"
+    )
+    bench.add_argument(
+        "--mix",
+        help="operation weights (default feed=80,media=10,like=8,post=2; like toggles unlike)",
+    )
+    bench.add_argument("--out", type=Path, default=Path("bench/results"), help="report folder")
+    bench.add_argument("--quiet", action="store_true", help="no progress bars")
+    worker = commands.add_parser(
+        "worker", help="run the job queue (fan-out, inbox items) in a process of its own"
+    )
+    worker.add_argument("--data-dir", type=Path, help="directory for SQLite files")
     commands.add_parser(
         "invalidator",
         help="tail PostgreSQL's logical replication slot and evict changed keys from memcached",
@@ -147,12 +289,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level)
     if args.command == "serve":
         return _serve(settings)
+    if args.command == "worker":
+        return _worker(settings)
     if args.command == "invalidator":
         return _invalidator(settings)
     if args.command == "migrate":
         return _migrate(settings)
     if args.command == "dev-cluster":
         return _dev_cluster(args)
+    if args.command == "seed":
+        return _seed(settings, args)
+    if args.command == "bench":
+        return _bench(args)
     raise AssertionError(args.command)
 
 

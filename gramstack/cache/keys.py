@@ -37,3 +37,8 @@ def follows_key(follower_id: int, followee_id: int) -> str:
 def liked_key(user_id: int, media_id: int) -> str:
     """b"1" when the like exists, b"0" when not (``liked_by_me``)."""
     return f"{VERSION}:liked:{user_id}:{media_id}"
+
+
+def pulled_followees_key(follower_id: int) -> str:
+    """The accounts one user follows whose posts the feed pulls (JSON list)."""
+    return f"{VERSION}:pulled:{follower_id}"

@@ -29,6 +29,8 @@ class Limits:
     max_upload_bytes: int = 20 * 1024 * 1024
     max_image_pixels: int = 50_000_000
     cache_ttl_s: int = 300
+    # Authors with more followers are not fanned out; feeds pull their posts.
+    fanout_pull_threshold: int = 10_000
 
 
 @dataclass

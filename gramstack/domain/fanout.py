@@ -1,5 +1,12 @@
 """Handlers for the jobs of ``gramstack.domain.jobs``; each one is idempotent,
-because the queue delivers at least once."""
+because the queue delivers at least once.
+
+Fan-out on write, with pull for the largest audiences: a post goes to each
+follower's timeline in the region that holds it, ``FANOUT_BATCH`` followers
+per job, one insert statement per region and batch. An author with more
+than ``fanout_pull_threshold`` followers is not fanned out at all: the
+feed merges their recent posts in at read time (``domain.feed``).
+"""
 
 from __future__ import annotations
 
@@ -12,10 +19,21 @@ from gramstack.records import Job
 FANOUT_BATCH = 500
 
 
+async def is_pulled(b: Backends, author: int) -> bool:
+    """True when ``author``'s posts are pulled by readers, not pushed."""
+    found = await b.store.accounts.users([author])
+    return author in found and found[author].follower_count > b.limits.fanout_pull_threshold
+
+
 async def _fanout_media(b: Backends, job: jobs.FanoutMedia) -> None:
     media_id, author = job.media_id, job.author_id
     if job.after < 0:
         await (await b.region_for(author)).add_to_timelines([author], media_id, author)
+        if await is_pulled(b, author):
+            return
+    # Followers in ascending ID order from the (followee_id, follower_id)
+    # index: each batch is one index range after the last, so a fan-out's
+    # cost grows linearly with the audience.
     followers = await b.store.graph.follower_ids_after(author, job.after, FANOUT_BATCH)
     by_region: dict[str, list[int]] = defaultdict(list)
     for follower in followers:

@@ -1,28 +1,91 @@
-"""The home feed: read the caller's materialized timeline, hydrate, and drop
-what was deleted since it was fanned out."""
+"""The home feed: the caller's materialized timeline, merged with the recent
+posts of the accounts they follow that are too large to fan out, hydrated,
+minus what was deleted or unfollowed since it was fanned out.
+
+Pulled accounts (more than ``fanout_pull_threshold`` followers, see
+``domain.fanout``) are merged by media ID: each source yields its newest
+IDs below the cursor, and the page is the newest of their union, so the
+keyset cursor (the last media ID handed out) stays exact across sources.
+Reading pulled accounts with a slightly lower bar than fan-out skips them
+means an account hovering around the threshold is merged twice (the merge
+drops duplicates) rather than missed.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import heapq
+import json
+
+from gramstack.cache import keys
 from gramstack.domain.backends import Backends
 from gramstack.domain.hydration import media_views_by_id
+from gramstack.domain.media import FIRST_PAGE, newest_media_ids
 from gramstack.domain.models import MediaView, Page, PageRequest
 from gramstack.domain.pagination import encode_cursor
 
 FEED = "feed"
 _MAX_SCANS = 5
+# A follow or unfollow evicts the list at once; this bounds how long an
+# account crossing the threshold takes to be merged.
+_PULLED_TTL_S = 60
+
+
+async def pulled_followees(b: Backends, viewer: int) -> list[int]:
+    """The accounts ``viewer`` follows whose posts are pulled, cached."""
+    threshold = b.limits.fanout_pull_threshold
+    bar = threshold - threshold // 10
+
+    async def load() -> bytes | None:
+        found = await b.store.graph.followed_with_followers_over(viewer, bar)
+        return json.dumps(found).encode()
+
+    cached = await b.cache.get_or_load(keys.pulled_followees_key(viewer), load, _PULLED_TTL_S)
+    ids: list[int] = json.loads(cached or b"[]")
+    return ids
+
+
+async def _recent_ids(
+    b: Backends, author: int, viewer: int, after: int | None, n: int
+) -> list[int]:
+    """``author``'s ``n`` newest media IDs below ``after``: from the cached
+    newest list when it reaches that far, else one indexed store read."""
+    newest = await newest_media_ids(b, author, viewer)
+    below = [i for i in newest if after is None or i < after]
+    if len(below) >= n or len(newest) < FIRST_PAGE:
+        return below[:n]
+    records = await b.store.media.user_media_page(author, after, n, viewer=viewer)
+    return [m.id for m in records]
+
+
+async def _newest_ids(
+    b: Backends, viewer: int, pulled: list[int], after: int | None, n: int
+) -> list[int]:
+    """The ``n`` newest media IDs below ``after`` across the timeline and
+    the pulled accounts, each once."""
+    region = await b.region_for(viewer)
+    sources = await asyncio.gather(
+        region.timeline_page(viewer, after, n),
+        *(_recent_ids(b, author, viewer, after, n) for author in pulled),
+    )
+    if not pulled:
+        return sources[0]
+    merged = heapq.merge(*sources, reverse=True)
+    return list(dict.fromkeys(merged))[:n]
 
 
 async def home_feed(b: Backends, viewer: int, page: PageRequest) -> Page[MediaView]:
-    region = await b.region_for(viewer)
+    pulled = await pulled_followees(b, viewer)
     items: list[MediaView] = []
     after = page.after
     # Timeline rows of deleted media are removed by a job; until it runs they
     # are skipped here, and so are rows of authors no longer followed (a
     # fan-out racing an unfollow can write one after the unfollow cleaned
-    # up). Keep reading until the page is full.
+    # up, and a pulled list may predate the unfollow). Keep reading until
+    # the page is full.
     for _ in range(_MAX_SCANS):
         wanted = page.limit - len(items)
-        ids = await region.timeline_page(viewer, after, wanted + 1)
+        ids = await _newest_ids(b, viewer, pulled, after, wanted + 1)
         more = len(ids) > wanted
         ids = ids[:wanted]
         views = await media_views_by_id(b, ids, viewer)

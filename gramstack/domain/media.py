@@ -22,16 +22,24 @@ STANDARD = "std.jpg"
 FIRST_PAGE = 101  # IDs kept for a profile's first page: the largest limit, plus one
 
 
-async def _first_page(b: Backends, owner: int, limit: int, viewer: int | None) -> list[MediaRecord]:
-    """A profile's newest media: the IDs are cached as one list (evicted when
-    the owner posts or deletes), the records come by multi-get."""
+async def newest_media_ids(b: Backends, owner: int, viewer: int | None) -> list[int]:
+    """The IDs of ``owner``'s newest ``FIRST_PAGE`` media, newest first,
+    cached as one list (evicted when the owner posts or deletes); fewer
+    than ``FIRST_PAGE`` means these are all of them."""
 
     async def load() -> bytes | None:
         records = await b.store.media.user_media_page(owner, None, FIRST_PAGE, viewer=viewer)
         return json.dumps([m.id for m in records]).encode()
 
     cached = await b.cache.get_or_load(keys.user_media_key(owner), load, b.limits.cache_ttl_s)
-    ids: list[int] = json.loads(cached or b"[]")[:limit]
+    ids: list[int] = json.loads(cached or b"[]")
+    return ids
+
+
+async def _first_page(b: Backends, owner: int, limit: int, viewer: int | None) -> list[MediaRecord]:
+    """A profile's newest media: the IDs from ``newest_media_ids``, the
+    records by multi-get."""
+    ids = (await newest_media_ids(b, owner, viewer))[:limit]
     found = await media_records(b, ids, viewer)
     return [found[i] for i in ids if i in found]
 

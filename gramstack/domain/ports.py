@@ -76,6 +76,10 @@ class GraphStore(Protocol):
 
     async def follower_ids_after(self, user_id: int, after: int, limit: int) -> list[int]: ...
 
+    async def followed_with_followers_over(self, viewer: int, threshold: int) -> list[int]:
+        """The accounts ``viewer`` follows with more than ``threshold`` followers."""
+        ...
+
 
 class MediaStore(Protocol):
     async def create_media(self, media: MediaRecord, jobs: Sequence[NewJob]) -> MediaRecord: ...

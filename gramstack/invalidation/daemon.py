@@ -6,6 +6,11 @@ table (``invalidation.rules``), and sends ``md <key> I`` (stale while one
 reader refills) to every memcached pool. The slot position is confirmed
 only after every pool acknowledged the deletes of those changes, so a crash
 or a memcached outage delays invalidation but never loses one.
+
+With regions, one daemon runs per region on its own slot, deleting in that
+region's pool only, and only once that region's follower of the primary has
+replayed the batch (``replay_gate``); so each region confirms its own slot
+after its own pool acknowledged.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from gramstack.cache.memcached import MemcachedLeaseCache
 from gramstack.invalidation.pg_slot import LogicalSlotReader, Transaction
+from gramstack.invalidation.replay_gate import FollowerReplayGate
 from gramstack.invalidation.rules import keys_for
 
 log = logging.getLogger("gramstack.invalidator")
@@ -75,9 +81,11 @@ class InvalidationDaemon:
         *,
         log_every_s: float = 60.0,
         lags_kept: int = LAGS_KEPT,
+        replay_gate: FollowerReplayGate | None = None,
     ) -> None:
         self._reader = reader
         self._pools = pools
+        self._gate = replay_gate
         self._log_every_s = log_every_s
         self._stopping = asyncio.Event()
         self._window = _Window()
@@ -116,12 +124,20 @@ class InvalidationDaemon:
                 await asyncio.sleep(delay)
                 delay = min(RETRY_MAX_S, delay * 2)
 
+    async def _replayed(self, lsn: int) -> bool:
+        """Wait until this region's follower has everything through ``lsn``."""
+        return self._gate is None or await self._gate.wait_for(lsn, self._stopping)
+
     async def run_once(self) -> int:
         """Read, evict, confirm one batch; returns how many transactions."""
         batch = await self._read_batch()
         if not batch:
             return 0
         keys = keys_for(change for txn in batch for change in txn.changes)
+        if keys and not await self._replayed(batch[-1].lsn):
+            # Stopping before the follower caught up: the slot keeps the
+            # batch unconfirmed, so the next run reads it again.
+            return 0
         if keys:
             await self._evict(keys)
         self._reader.confirm(batch[-1].lsn)

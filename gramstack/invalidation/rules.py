@@ -57,7 +57,9 @@ def _media(change: ChangedRow) -> list[str]:
 
 def _follows(change: ChangedRow) -> list[str]:
     found = _ints(change, "follower_id", "followee_id")
-    return [] if found is None else [keys.follows_key(*found)]
+    if found is None:
+        return []
+    return [keys.follows_key(*found), keys.pulled_followees_key(found[0])]
 
 
 def _likes(change: ChangedRow) -> list[str]:

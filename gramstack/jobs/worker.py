@@ -1,8 +1,9 @@
 """The job worker: claims durable jobs from the primary store and runs their
-handlers. One runs inside every server worker process (there is no separate
-worker command); claims let them share the queue. Delivery is at least once:
-a job is deleted only after its handler returned, and a worker that dies
-holding a job lets its claim expire so another worker takes it."""
+handlers. One runs inside every server worker process by default
+(``run_jobs_in_server``), and in each ``gramstack worker`` process; claims
+let them share the queue. Delivery is at least once: a job is deleted only
+after its handler returned, and a worker that dies holding a job lets its
+claim expire so another worker takes it."""
 
 from __future__ import annotations
 
@@ -23,15 +24,19 @@ log = logging.getLogger("gramstack.jobs")
 
 JOBS_DONE = Counter("gramstack_jobs_total", "Jobs run, by kind and outcome", ["kind", "outcome"])
 
-CLAIM_MS = 60_000
+CLAIM_MS = 60_000  # the default claim; ``job_claim_s`` sets it
 MAX_BACKOFF_MS = 300_000
 
 
 class JobWorker:
-    def __init__(self, backends: Backends, run_job: RunJob, poll_interval_s: float) -> None:
+    def __init__(
+        self, backends: Backends, run_job: RunJob, poll_interval_s: float, claim_ms: int = CLAIM_MS
+    ) -> None:
         self._b = backends
         self._run_job = run_job
         self._poll = poll_interval_s
+        self._claim_ms = claim_ms
+        self.jobs_run = 0
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
 
@@ -45,7 +50,7 @@ class JobWorker:
 
     async def run_once(self) -> bool:
         """Run one ready job; False when there was none."""
-        job = await self._b.store.queue.claim_job(self._b.clock_ms(), CLAIM_MS)
+        job = await self._b.store.queue.claim_job(self._b.clock_ms(), self._claim_ms)
         if job is None:
             return False
         await self._run(job)
@@ -62,9 +67,10 @@ class JobWorker:
         else:
             await self._b.store.queue.complete_job(job.id)
             JOBS_DONE.labels(job.kind, "done").inc()
+            self.jobs_run += 1
 
     async def run(self) -> None:
-        log.info("job worker started poll_interval=%ss", self._poll)
+        log.info("job worker started poll_interval=%ss claim=%sms", self._poll, self._claim_ms)
         while not self._stopping.is_set():
             try:
                 while not self._stopping.is_set() and await self.run_once():

@@ -49,6 +49,7 @@ Secondary indexes, and what each would be in CQL:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from gramstack.records import ActivityRecord
@@ -122,10 +123,14 @@ class SqlRegionalStore:
                     author_id,
                 )
                 return
-            await conn.executemany(
-                "INSERT INTO timeline (user_id, media_id, author_id) VALUES ($1, $2, $3)"
-                " ON CONFLICT DO NOTHING",
-                [(user_id, media_id, author_id) for user_id in user_ids],
+            # SQLite: the batch as one JSON array, so it is one statement
+            # too ("WHERE true" tells the parser ON CONFLICT is the upsert's).
+            await conn.execute(
+                "INSERT INTO timeline (user_id, media_id, author_id)"
+                " SELECT value, $2, $3 FROM json_each($1) WHERE true ON CONFLICT DO NOTHING",
+                json.dumps(list(user_ids)),
+                media_id,
+                author_id,
             )
 
     async def add_many_to_timeline(self, user_id: int, entries: Sequence[tuple[int, int]]) -> None:

@@ -78,6 +78,12 @@ class Settings:
     login_rate_per_minute: int = 30
     signup_rate_per_minute: int = 10
     job_poll_interval_s: float = 0.2
+    # How long a claimed job is its worker's alone; a worker that dies holding
+    # it lets the claim run out and another worker runs the job again.
+    job_claim_s: float = 60.0
+    # Each server worker also runs the job queue (the embedded default); the
+    # scaled setup turns it off and runs ``gramstack worker`` processes.
+    run_jobs_in_server: bool = True
     log_level: str = "info"
     # Seconds after it starts that a worker freezes what it has built
     # (gc.freeze), so that full collections skip it.
@@ -145,6 +151,15 @@ class Settings:
     @property
     def regional_dir(self) -> Path:
         return self.data_dir / "regions"
+
+    def with_home_memcached(self) -> Settings:
+        """These settings with ``memcached_servers`` set to the home region's
+        pool (``region_memcached``) when they name none: a server, worker and
+        invalidator each use their home region's pool."""
+        pool = self.region_memcached.get(self.region)
+        if self.memcached_servers or not pool:
+            return self
+        return dataclasses.replace(self, memcached_servers=pool)
 
     def with_metrics_dir(self) -> Settings:
         """These settings with a multiprocess metrics directory, for servers
@@ -288,8 +303,10 @@ def _validate(settings: Settings) -> None:
         (settings.max_upload_bytes > 0, "max_upload_bytes must be positive"),
         (settings.max_image_pixels > 0, "max_image_pixels must be positive"),
         (
-            settings.cache_backend != "memcached" or bool(settings.memcached_servers),
-            "cache_backend = memcached needs memcached_servers",
+            settings.cache_backend != "memcached"
+            or bool(settings.memcached_servers)
+            or settings.region in settings.region_memcached,
+            "cache_backend = memcached needs memcached_servers (or region_memcached[region])",
         ),
         (settings.cache_lease_s >= 1, "cache_lease_s must be at least 1"),
         (settings.memcached_timeout_s > 0, "memcached_timeout_s must be positive"),
@@ -315,6 +332,8 @@ def _validate(settings: Settings) -> None:
         (settings.placement_window_s > 0, "placement_window_s must be positive"),
         (settings.placement_cache_ttl_s > 0, "placement_cache_ttl_s must be positive"),
         (settings.fanout_pull_threshold >= 1, "fanout_pull_threshold must be at least 1"),
+        (settings.job_claim_s >= 1, "job_claim_s must be at least 1"),
+        (settings.job_poll_interval_s > 0, "job_poll_interval_s must be positive"),
         (settings.max_follower_lag_s > 0, "max_follower_lag_s must be positive"),
         (settings.follower_poll_s > 0, "follower_poll_s must be positive"),
         (settings.argon2_memory_kib >= 8, "argon2_memory_kib must be >= 8"),

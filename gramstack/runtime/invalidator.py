@@ -19,6 +19,7 @@ from prometheus_client import start_http_server
 from gramstack.cache.memcached import MemcachedLeaseCache
 from gramstack.invalidation.daemon import ERRORS, SLOT_LAG, InvalidationDaemon
 from gramstack.invalidation.pg_slot import LogicalSlotReader
+from gramstack.invalidation.replay_gate import FollowerReplayGate
 from gramstack.invalidation.rules import TABLES
 from gramstack.runtime.config import ConfigError, Settings
 from gramstack.runtime.wiring import memcached_lease_cache
@@ -30,9 +31,16 @@ SLOT_LAG_TIMEOUT_S = 5.0
 
 
 def _pools(settings: Settings) -> list[MemcachedLeaseCache]:
-    # One pool per region once regions have pools of their own; today the
-    # settings name one pool (and its gutter), which is every region's.
+    # One invalidator per region, each on its own slot: this one deletes in
+    # its home region's pool (the other regions' invalidators in theirs).
     return [memcached_lease_cache(settings)]
+
+
+def _replay_gate(settings: Settings) -> FollowerReplayGate | None:
+    """The home region's follower of the primary, when there is one: the
+    pool is read through it, so evictions wait for its replay."""
+    dsn = settings.follower_urls.get(settings.region)
+    return None if dsn is None else FollowerReplayGate(settings.region, dsn)
 
 
 @dataclass
@@ -86,14 +94,21 @@ async def _watch_slot_lag(settings: Settings, reading: _SlotLag) -> None:
 
 
 async def serve_invalidator(settings: Settings) -> None:
+    settings = settings.with_home_memcached()
     if not settings.database_url or not settings.memcached_servers:
-        raise ConfigError("the invalidator needs database_url and memcached_servers")
+        raise ConfigError(
+            "the invalidator needs database_url and memcached_servers"
+            " (or region_memcached for its region)"
+        )
     start_http_server(settings.invalidator_metrics_port, addr=settings.invalidator_host)
+    gate = _replay_gate(settings)
     log.info(
-        "invalidator starting slot=%s tables=%s memcached=%s metrics=%s:%s",
+        "invalidator starting region=%s slot=%s tables=%s memcached=%s waits_for=%s metrics=%s:%s",
+        settings.region,
         settings.invalidator_slot,
         ",".join(TABLES),
         ",".join(f"{host}:{port}" for host, port in settings.memcached_servers),
+        "-" if gate is None else f"follower:{settings.region}",
         settings.invalidator_host,
         settings.invalidator_metrics_port,
     )
@@ -113,7 +128,10 @@ async def serve_invalidator(settings: Settings) -> None:
             try:
                 await reader.open()
                 daemon = InvalidationDaemon(
-                    reader, pools, log_every_s=settings.invalidator_log_every_s
+                    reader,
+                    pools,
+                    log_every_s=settings.invalidator_log_every_s,
+                    replay_gate=gate,
                 )
                 slot_lag.follow(daemon)
                 run = asyncio.create_task(daemon.run())
@@ -140,4 +158,8 @@ async def serve_invalidator(settings: Settings) -> None:
         lag_task.cancel()
         for pool in pools:
             await pool.close()
-        log.info("invalidator stopped slot=%s", settings.invalidator_slot)
+        if gate is not None:
+            await gate.close()
+        log.info(
+            "invalidator stopped region=%s slot=%s", settings.region, settings.invalidator_slot
+        )

@@ -70,7 +70,9 @@ def _cache(settings: Settings) -> LeaseCache:
 def memcached_lease_cache(settings: Settings) -> MemcachedLeaseCache:
     """The memcached lease cache over the servers the settings name; the
     server and the invalidator must agree on it (same ring, same lease
-    time), so both build it here."""
+    time), so both build it here. Without ``memcached_servers``, the home
+    region's pool (``region_memcached``)."""
+    settings = settings.with_home_memcached()
     pool = MemcachedPool(
         settings.memcached_servers,
         settings.memcached_gutter_servers,
@@ -173,6 +175,7 @@ async def _open_regions(settings: Settings) -> dict[str, RegionalStore]:
 @dataclass
 class Running:
     backends: Backends
+    jobs: JobWorker | None = None  # None when this process runs no jobs
 
 
 async def _keep_shard_lease(b: Backends, shard: int, owner: str) -> None:
@@ -199,8 +202,12 @@ async def migrate_primary(settings: Settings) -> list[str]:
 
 
 @contextlib.asynccontextmanager
-async def open_backends(settings: Settings) -> AsyncIterator[Running]:
-    """Open every backend for this process, and close them all on exit."""
+async def open_backends(
+    settings: Settings, *, run_jobs: bool | None = None
+) -> AsyncIterator[Running]:
+    """Open every backend for this process, and close them all on exit.
+    ``run_jobs``: run a job worker here (default ``run_jobs_in_server``;
+    ``gramstack worker`` passes True)."""
     cache = _cache(settings)
     primary = await _open_primary(settings, cache)
     await migrate(primary)
@@ -224,6 +231,7 @@ async def open_backends(settings: Settings) -> AsyncIterator[Running]:
             max_upload_bytes=settings.max_upload_bytes,
             max_image_pixels=settings.max_image_pixels,
             cache_ttl_s=settings.cache_ttl_s,
+            fanout_pull_threshold=settings.fanout_pull_threshold,
         ),
     )
     owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -231,19 +239,25 @@ async def open_backends(settings: Settings) -> AsyncIterator[Running]:
         owner, backends.clock_ms(), SHARD_LEASE_MS, MAX_SHARD + 1
     )
     backends.ids = IdGenerator(shard)
-    worker = JobWorker(backends, run_job, settings.job_poll_interval_s)
+    if run_jobs is None:
+        run_jobs = settings.run_jobs_in_server
+    worker = None
+    if run_jobs:
+        claim_ms = int(settings.job_claim_s * 1000)
+        worker = JobWorker(backends, run_job, settings.job_poll_interval_s, claim_ms)
     lease_task = asyncio.create_task(_keep_shard_lease(backends, shard, owner))
-    worker_task = asyncio.create_task(worker.run())
-    log.info("backends open: %s id_shard=%s", settings.describe(), shard)
+    worker_task = asyncio.create_task(worker.run() if worker else asyncio.Event().wait())
+    log.info("backends open: %s id_shard=%s jobs=%s", settings.describe(), shard, run_jobs)
     try:
-        yield Running(backends)
+        yield Running(backends, worker)
     finally:
         lease_task.cancel()
         cache_task.cancel()
-        worker.stop()
-        # Let a running job finish; it is safe to cut off, just slower.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(worker_task), 5)
+        if worker is not None:
+            worker.stop()
+            # Let a running job finish; it is safe to cut off, just slower.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(worker_task), 5)
         worker_task.cancel()
         await asyncio.gather(lease_task, cache_task, worker_task, return_exceptions=True)
         with contextlib.suppress(Exception):

@@ -122,3 +122,16 @@ class SqlGraphStore:
                 limit,
             )
         return [row["follower_id"] for row in rows]
+
+    async def followed_with_followers_over(self, viewer: int, threshold: int) -> list[int]:
+        """The accounts ``viewer`` follows that have more than ``threshold``
+        followers (their posts are pulled into the feed, not fanned out):
+        one index range of the viewer's follows, each joined by primary key."""
+        async with self._db.read(for_user=viewer) as conn:
+            rows = await conn.fetch(
+                "SELECT f.followee_id FROM follows f JOIN users u ON u.id = f.followee_id"
+                " WHERE f.follower_id = $1 AND u.follower_count > $2 ORDER BY f.followee_id",
+                viewer,
+                threshold,
+            )
+        return [row["followee_id"] for row in rows]

@@ -31,6 +31,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("runtime",),
     ("web",),
     ("api",),
+    # Tools run from the command line beside the server: the seed writes
+    # the stores directly, the benchmark starts servers and loads them.
+    ("seed", "benchmark"),
     ("cli",),
 )
 RANK = {package: rank for rank, layer in enumerate(LAYERS) for package in layer}

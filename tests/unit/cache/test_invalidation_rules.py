@@ -21,6 +21,7 @@ def test_each_changed_row_names_its_keys() -> None:
         keys.media_key(8),
         keys.user_media_key(1),
         keys.follows_key(2, 1),
+        keys.pulled_followees_key(2),
         keys.liked_key(2, 7),
     ]
 
