@@ -1,4 +1,5 @@
-"""Command line: ``gramstack serve | worker | invalidator | migrate | dev-cluster | seed | bench``."""
+"""Command line: ``gramstack serve | worker | invalidator | migrate | dev-cluster | seed |
+bench``."""
 
 from __future__ import annotations
 
