@@ -99,12 +99,15 @@ def test_settings_fit_a_phone(new_tab: Callable[..., Tab]) -> None:
     tab.assert_clean()
 
 
+XSS_NAME = '<img src=x onerror="window.__xss=1">Ana'
+
+
 def test_live_search_suggestions_unread_badge_and_follow_back(
     new_tab: Callable[..., Tab],
 ) -> None:
     ana = new_tab()
     ana_name = unique_name("searchable")
-    sign_up(ana, ana_name, full_name="Ana Searchable")
+    sign_up(ana, ana_name, full_name=XSS_NAME)
     bo = new_tab()
     sign_up(bo, unique_name("seeker"))
 
@@ -119,6 +122,10 @@ def test_live_search_suggestions_unread_badge_and_follow_back(
     bo.page.get_by_label("Find people").fill(ana_name[:-3])
     option = bo.page.get_by_role("option").filter(has_text=ana_name)
     expect(option).to_be_visible()
+    # A name that is markup stays text.
+    expect(option).to_contain_text(XSS_NAME)
+    assert option.locator("img:not(.avatar-img)").count() == 0
+    assert bo.page.evaluate("window.__xss") is None
     screenshot(bo, "search", DESKTOP["width"])
     bo.page.get_by_label("Find people").press("ArrowDown")
     expect(bo.page.get_by_role("option").first).to_have_attribute("aria-selected", "true")

@@ -3,13 +3,15 @@ field never accepts text the server will refuse (or refuses text it accepts)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
-from tests.e2e.ui import PASSWORD, unique_name
+from tests.e2e.ui import DESKTOP, PASSWORD, PHONE, Tab, sign_up, unique_name
 
 
 class _Inputs(HTMLParser):
@@ -62,3 +64,16 @@ def test_form_length_limits_match_the_api(
     assert field.get("maxlength") == str(rules["maxLength"])
     if page == "/signup" and "minLength" in rules:
         assert field.get("minlength") == str(rules["minLength"])
+
+
+def test_upload_button_speaks_to_the_device(new_tab: Callable[..., Tab]) -> None:
+    for viewport, shown, hidden in (
+        (PHONE, "Choose a photo", "Select from computer"),
+        (DESKTOP, "Select from computer", "Choose a photo"),
+    ):
+        tab = new_tab(viewport)
+        sign_up(tab, unique_name("device"))
+        tab.goto("/new")
+        expect(tab.page.get_by_text(shown, exact=True)).to_be_visible()
+        expect(tab.page.get_by_text(hidden, exact=True)).to_be_hidden()
+        tab.assert_clean()
