@@ -45,6 +45,11 @@ def test_settings_avatar_profile_password_and_deletion(
     expect(tab.page.locator(".nav-profile .avatar img")).to_be_visible()
     user = httpx.get(f"{base_url}/api/v1/users/{name}", timeout=10).json()
     assert user["avatar"] is not None
+    # Posts show the photo too (their owner is {id, username}: the page asks the profile).
+    tab.api_post_photo("with a face")
+    tab.goto("/")
+    expect(tab.page.locator("article.post .post-head .avatar img.avatar-img")).to_be_visible()
+    tab.goto("/settings")
 
     # Name and bio.
     tab.page.locator("#profile-form").get_by_label("Name").fill("Settings Person")

@@ -301,8 +301,24 @@
     return el;
   }
 
+  // Posts, comments and activity name people by {id, username} only; their
+  // photo comes from their profile, asked once per page view and per person.
+  const profiles = new Map();
+  function profileOf(username) {
+    if (!profiles.has(username)) {
+      profiles.set(username, api("GET", "/users/" + seg(username)).catch(() => null));
+    }
+    return profiles.get(username);
+  }
+
   function avatar(user, size) {
-    return fillAvatar(h("span", { class: "avatar avatar-" + (size || "sm"), "aria-hidden": "true" }), user);
+    const el = fillAvatar(h("span", { class: "avatar avatar-" + (size || "sm"), "aria-hidden": "true" }), user);
+    if (!("avatar" in user) && user.username) {
+      profileOf(user.username).then((full) => {
+        if (full && full.avatar) fillAvatar(el, full);
+      });
+    }
+    return el;
   }
 
   function profileUrl(username) {
