@@ -189,6 +189,22 @@ def _worker(settings: Settings) -> int:
     return 0
 
 
+def _placement(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from gramstack.runtime.placement_ops import PlacementError, run_placement_command
+
+    try:
+        for line in asyncio.run(
+            run_placement_command(settings, args.action, args.user, args.region)
+        ):
+            print(line)
+    except PlacementError as exc:
+        print(f"gramstack: placement: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gramstack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -272,6 +288,13 @@ def _build_parser() -> argparse.ArgumentParser:
         default=Path(tempfile.gettempdir()) / "gramstack-dev-cluster",
         help="directory for the servers' data, logs and cluster.json",
     )
+    placement = commands.add_parser(
+        "placement",
+        help="where users' feeds and inboxes live: show a user, move one, or run the policy",
+    )
+    placement.add_argument("action", choices=["show", "move", "evaluate"])
+    placement.add_argument("user", nargs="?", help="username or numeric user ID (show, move)")
+    placement.add_argument("region", nargs="?", help="destination region (move)")
     return parser
 
 
@@ -302,6 +325,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _seed(settings, args)
     if args.command == "bench":
         return _bench(args)
+    if args.command == "placement":
+        return _placement(args, settings)
     raise AssertionError(args.command)
 
 

@@ -68,7 +68,7 @@ class Change:
 
     table: str
     action: Action
-    row: Mapping[str, int] = field(default_factory=dict)
+    row: Mapping[str, int | str] = field(default_factory=dict)
 
     def value(self, column: str) -> Any:
         return self.row.get(column)
@@ -102,3 +102,32 @@ class LikeOutcome:
     like_id: int | None
     like_count: int
     owner_id: int  # the media's
+
+
+# Where a user's regional data is in Akkio's migration protocol (see
+# ``placement.migrator``): reads and writes go by the state.
+LocationState = Literal["placed", "double_write", "read_target", "cleanup"]
+
+
+@dataclass(frozen=True, slots=True)
+class LocationRecord:
+    """A row of the placement location table. ``region`` holds the user's
+    data; ``target`` is the other region of a move in progress (the
+    destination, or in ``cleanup`` the source copy still to delete).
+    ``epoch`` rises with every change, so a cached copy can be told stale."""
+
+    user_id: int
+    region: str
+    target: str | None
+    state: LocationState
+    epoch: int
+    changed_at: int  # ms since the Unix epoch
+
+
+@dataclass(frozen=True, slots=True)
+class RegionalPartition:
+    """One user's rows in a regional store, as a move copies them:
+    timeline (media ID, author ID) pairs and inbox rows, tombstones too."""
+
+    timeline: list[tuple[int, int]]
+    inbox: list[tuple[int, str, int, int | None, int]]  # id, type, actor, media, created_at

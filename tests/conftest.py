@@ -48,7 +48,9 @@ def server(
         env = {**cluster.env, "GRAMSTACK_EXPOSE_BACKEND_HEADER": "1"}
     use_backend(env)
     try:
-        proc = start_server(Path(tmp_path_factory.mktemp(f"server-{backend}")), workers=2)
+        proc = start_server(
+            Path(tmp_path_factory.mktemp(f"server-{backend}")), workers=2, on_test_backend=True
+        )
         yield proc
         code = proc.stop()
         assert code == 0, proc.log()

@@ -19,6 +19,17 @@ def media_key(media_id: int) -> str:
     return f"{VERSION}:media:{media_id}"
 
 
+def session_key(token_hash: str) -> str:
+    """The user a live session token belongs to (evicted when it is revoked)."""
+    return f"{VERSION}:session:{token_hash}"
+
+
+def write_mark_key(key: str) -> str:
+    """The leader WAL position of the last write evicted from ``key``
+    (kept on ``key``'s own servers; see runtime/write_marks.py)."""
+    return f"{VERSION}:wmark:{key}"
+
+
 def write_lsn_key(user_id: int) -> str:
     """The leader's WAL position after this user's last write (read-your-writes)."""
     return f"{VERSION}:wlsn:{user_id}"

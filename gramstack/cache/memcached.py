@@ -12,6 +12,10 @@ Leases, as in Facebook's memcache paper, done with meta flags:
   it is refused (``EX``) instead of storing a value older than the change.
 - ``delete`` is a plain ``md``: the writer's own keys, so that every value
   read after its commit was loaded after it.
+- ``mark_written`` keeps, beside each key on the key's own servers, the WAL
+  position of the last write evicted from it (raised with a CAS loop, so
+  it only grows); ``write_mark`` reads it back for a fill. Every server
+  sharing the pool sees it (runtime/write_marks.py says why fills need it).
 
 Stored values carry client flag 1 (``F1``); placeholders carry 0, which is
 how a placeholder is told from a stored empty value.
@@ -29,12 +33,14 @@ import asyncio
 import time
 from collections.abc import Awaitable, Mapping, Sequence
 
+from gramstack.cache import keys as cache_keys
 from gramstack.cache.memcached_pool import MemcachedPool, ServerBatches, Target
 from gramstack.cache.memory import InProcessLeaseCache
 from gramstack.cache.meta_client import MetaClient, Reply, md, mg, ms
-from gramstack.cache.ports import CacheError, Loader, ManyLoader
+from gramstack.cache.ports import CacheError, CacheUnavailable, Loader, ManyLoader
 
 _STORED = "1"
+_MARK_ATTEMPTS = 4  # raising a mark races only other writers of the same key
 _FIRST_POLL_S = 0.002
 _MAX_POLL_S = 0.05
 
@@ -269,6 +275,73 @@ class MemcachedLeaseCache:
             for client in await self.pool.write_targets(key):
                 writes.add(client, md(key, *flags, "q"))
         await self.pool.send_quiet(writes)
+
+    # -- write marks ---------------------------------------------------------------
+
+    async def mark_written(
+        self, keys: Sequence[str], lsn: int, ttl_s: int, *, acknowledged: bool = False
+    ) -> None:
+        """Raise the write mark of each key to ``lsn`` on every server that
+        may hold the key (read, then ``ms`` with the read's CAS, or in add
+        mode when there is none; a lost race is read again). With
+        ``acknowledged``, ``CacheUnavailable`` unless every server took it."""
+        todo: list[tuple[MetaClient, str]] = []
+        for key in dict.fromkeys(keys):
+            owners = (
+                self.pool.every_owner(key) if acknowledged else await self.pool.write_targets(key)
+            )
+            todo.extend((client, cache_keys.write_mark_key(key)) for client in owners)
+        value = str(lsn).encode()
+        for _ in range(_MARK_ATTEMPTS):
+            if not todo:
+                return
+            reads = ServerBatches()
+            for client, mark in todo:
+                reads.add(client, mg(mark, "v", "c"))
+            writes = ServerBatches()
+            pending: dict[str, list[tuple[MetaClient, str]]] = {}
+            batches = reads.batches()
+            for (client, _), outcome in zip(batches, await self.pool.execute(batches), strict=True):
+                if isinstance(outcome, CacheError):
+                    if acknowledged:
+                        raise CacheUnavailable(f"memcached {client.address}: {outcome}")
+                    continue  # down: it serves no fills until flushed and back
+                marks = [m for c, m in todo if c.address == client.address]
+                for mark, reply in zip(marks, outcome, strict=True):
+                    if reply.code == "VA" and reply.value is not None and int(reply.value) >= lsn:
+                        continue
+                    guard = f"C{reply.int_flag('c')}" if reply.code == "VA" else "ME"
+                    writes.add(client, ms(mark, value, f"T{ttl_s}", guard))
+                    pending.setdefault(client.address, []).append((client, mark))
+            todo = []
+            batches = writes.batches()
+            for (client, _), outcome in zip(batches, await self.pool.execute(batches), strict=True):
+                if isinstance(outcome, CacheError):
+                    if acknowledged:
+                        raise CacheUnavailable(f"memcached {client.address}: {outcome}")
+                    continue
+                for entry, reply in zip(pending[client.address], outcome, strict=True):
+                    if reply.code != "HD":  # NS, EX, NF: someone else moved it
+                        todo.append(entry)
+        if todo and acknowledged:
+            raise CacheUnavailable("write marks kept changing")
+
+    async def write_mark(self, keys: Sequence[str]) -> int:
+        """The highest write mark of ``keys`` on the servers their fills use;
+        when a server cannot say, one no follower reaches (the leader)."""
+        groups, _ = await self.pool.read_groups(keys)  # stranded keys are never stored
+        batches = [
+            (target.client, [mg(cache_keys.write_mark_key(k), "v") for k in batch])
+            for target, batch in groups
+        ]
+        highest = 0
+        for outcome in await self.pool.execute(batches):
+            if isinstance(outcome, CacheError):
+                return 1 << 62
+            for reply in outcome:
+                if reply.code == "VA" and reply.value:
+                    highest = max(highest, int(reply.value))
+        return highest
 
     async def invalidate_acknowledged(self, keys: Sequence[str]) -> None:
         """``invalidate``, but every server that may hold one of the keys must

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from gramstack.cache import keys
 from gramstack.domain.backends import Backends
 from gramstack.domain.errors import NotFound, Unauthorized, UsernameTaken
 from gramstack.domain.hydration import user_records
@@ -50,6 +51,9 @@ async def sign_up(b: Backends, username: str, password: str, full_name: str) -> 
     )
     if user is None:
         raise UsernameTaken(name)
+    # Placed in this server's region; if this is lost, the first lookup
+    # places the user (see placement.client).
+    await b.placement.place_new_user(user.id)
     return await _open_session(b, user)
 
 
@@ -63,13 +67,26 @@ async def log_in(b: Backends, username: str, password: str) -> SessionGrant:
 
 
 async def authenticate(b: Backends, token: str) -> int:
-    """The user ID a bearer token belongs to."""
+    """The user ID a bearer token belongs to.
+
+    The lookup is cached (every authenticated request makes one) and only
+    live sessions are: revoking a session evicts its key before the
+    revocation is acknowledged (the writer's own delete; the outbox in every
+    other process; the invalidator), and a refill asks the leader (a
+    follower only while the leader is down, see ``session_user``).
+    """
     if not token or len(token) > 256:
         raise Unauthorized("invalid token")
-    user_id = await b.store.accounts.session_user(hash_token(token))
-    if user_id is None:
+    token_hash = hash_token(token)
+
+    async def load() -> bytes | None:
+        found = await b.store.accounts.session_user(token_hash)
+        return None if found is None else str(found).encode()
+
+    cached = await b.cache.get_or_load(keys.session_key(token_hash), load, b.limits.cache_ttl_s)
+    if cached is None:
         raise Unauthorized("invalid or revoked token")
-    return user_id
+    return int(cached)
 
 
 async def log_out(b: Backends, token: str) -> None:

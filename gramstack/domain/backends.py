@@ -7,7 +7,7 @@ learn which database, cache or blob store sits behind it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -37,7 +37,7 @@ class Limits:
 class Backends:
     store: PrimaryStore
     regions: Mapping[str, RegionalStore]
-    placement: Placement
+    placement: Placement[RegionalStore]
     cache: LeaseCache
     blobs: BlobStore
     process_image: Callable[[BinaryIO], ProcessedImage]  # CPU-bound; call off the loop
@@ -52,4 +52,18 @@ class Backends:
         return self.ids.next_id()
 
     async def region_for(self, user_id: int) -> RegionalStore:
-        return self.regions[await self.placement.region_of(user_id)]
+        """The store to read ``user_id``'s own timeline or inbox from (the
+        read counts for placement)."""
+        return await self.placement.store_for_read(user_id)
+
+    async def write_regional(
+        self, user_id: int, apply: Callable[[RegionalStore], Awaitable[None]]
+    ) -> None:
+        """Apply a write to ``user_id``'s regional data wherever it must go
+        (two stores while the user is being moved)."""
+        await self.placement.write(user_id, apply)
+
+    async def write_regional_many(
+        self, user_ids: Sequence[int], apply: Callable[[RegionalStore, list[int]], Awaitable[None]]
+    ) -> None:
+        await self.placement.write_many(user_ids, apply)

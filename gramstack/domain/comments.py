@@ -47,7 +47,7 @@ async def delete_comment(b: Backends, viewer: int, comment_id: int) -> None:
     if removal and viewer == media_owner:
         # The inbox is the deleter's own: they must not see the item on their
         # next request, so do now what the queued job would do a bit later.
-        await (await b.region_for(viewer)).remove_activity(viewer, comment.id)
+        await b.write_regional(viewer, lambda r: r.remove_activity(viewer, comment.id))
 
 
 async def list_comments(

@@ -10,8 +10,6 @@ feed merges their recent posts in at read time (``domain.feed``).
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from gramstack.domain import jobs
 from gramstack.domain.backends import Backends
 from gramstack.records import Job
@@ -28,18 +26,18 @@ async def is_pulled(b: Backends, author: int) -> bool:
 async def _fanout_media(b: Backends, job: jobs.FanoutMedia) -> None:
     media_id, author = job.media_id, job.author_id
     if job.after < 0:
-        await (await b.region_for(author)).add_to_timelines([author], media_id, author)
+        await b.write_regional(author, lambda r: r.add_to_timelines([author], media_id, author))
         if await is_pulled(b, author):
             return
     # Followers in ascending ID order from the (followee_id, follower_id)
     # index: each batch is one index range after the last, so a fan-out's
     # cost grows linearly with the audience.
     followers = await b.store.graph.follower_ids_after(author, job.after, FANOUT_BATCH)
-    by_region: dict[str, list[int]] = defaultdict(list)
-    for follower in followers:
-        by_region[await b.placement.region_of(follower)].append(follower)
-    for region, user_ids in by_region.items():
-        await b.regions[region].add_to_timelines(user_ids, media_id, author)
+    # Each follower's store by placement, one call per store (two stores
+    # for a follower being moved: the move's double-write).
+    await b.write_regional_many(
+        followers, lambda region, user_ids: region.add_to_timelines(user_ids, media_id, author)
+    )
     if len(followers) == FANOUT_BATCH:
         # Large audiences are done in batches, each its own job, so one
         # celebrity post does not hold a worker for minutes.
@@ -51,7 +49,8 @@ async def _fanout_media(b: Backends, job: jobs.FanoutMedia) -> None:
 async def _media_removed(b: Backends, job: jobs.MediaRemoved) -> None:
     for region in b.regions.values():
         await region.remove_media_from_timelines(job.media_id)
-    await (await b.region_for(job.owner_id)).remove_activity_for_media(job.owner_id, job.media_id)
+    owner, media_id = job.owner_id, job.media_id
+    await b.write_regional(owner, lambda r: r.remove_activity_for_media(owner, media_id))
 
 
 async def run_job(b: Backends, job: Job) -> None:
@@ -62,6 +61,17 @@ async def run_job(b: Backends, job: Job) -> None:
         case jobs.MediaRemoved() as removed:
             await _media_removed(b, removed)
         case jobs.InboxAdd() as added:
-            await (await b.region_for(added.user_id)).add_activity(added.user_id, added.activity())
+            activity = added.activity()
+            await b.write_regional(added.user_id, lambda r: r.add_activity(added.user_id, activity))
         case jobs.InboxRemove() as removal:
-            await (await b.region_for(removal.user_id)).remove_activity(removal.user_id, removal.id)
+            await b.write_regional(
+                removal.user_id, lambda r: r.remove_activity(removal.user_id, removal.id)
+            )
+        case jobs.MoveUser() as move:
+            # One step of the move per run; the next is a new job, due when
+            # the location caches have caught up (see placement.migrator).
+            again = await b.placement.advance_move(move.user_id, move.region)
+            if again is not None:
+                await b.store.queue.enqueue(
+                    [jobs.move_user(b.next_id(), move.user_id, move.region)], again
+                )

@@ -32,8 +32,8 @@ async def follow(b: Backends, viewer: int, username: str) -> UserView:
         # The follower's own timeline is theirs to read next: fill it now
         # rather than through the queue (read your own writes).
         recent = await b.store.media.user_media_page(target, None, BACKFILL_POSTS, viewer=viewer)
-        region = await b.region_for(viewer)
-        await region.add_many_to_timeline(viewer, [(m.id, m.owner_id) for m in recent])
+        entries = [(m.id, m.owner_id) for m in recent]
+        await b.write_regional(viewer, lambda r: r.add_many_to_timeline(viewer, entries))
     return await user_view(b, target, viewer)
 
 
@@ -44,8 +44,7 @@ async def unfollow(b: Backends, viewer: int, username: str) -> UserView:
         if removed is not None:
             tx.enqueue(jobs.inbox_remove(b.next_id(), target, removed))
     if removed is not None:
-        region = await b.region_for(viewer)
-        await region.remove_author_from_timeline(viewer, target)
+        await b.write_regional(viewer, lambda r: r.remove_author_from_timeline(viewer, target))
     return await user_view(b, target, viewer)
 
 

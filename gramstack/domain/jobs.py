@@ -75,10 +75,19 @@ class InboxRemove(_Payload, frozen=True):
     id: int  # the activity's
 
 
-Payload = FanoutMedia | MediaRemoved | InboxAdd | InboxRemove
+class MoveUser(_Payload, frozen=True):
+    """Move ``user_id``'s regional data to ``region``, one step of Akkio's
+    protocol per run (``placement.migrator``)."""
+
+    KIND: ClassVar[str] = "move_user"
+    user_id: int
+    region: str
+
+
+Payload = FanoutMedia | MediaRemoved | InboxAdd | InboxRemove | MoveUser
 
 KINDS: dict[str, type[Payload]] = {
-    cls.KIND: cls for cls in (FanoutMedia, MediaRemoved, InboxAdd, InboxRemove)
+    cls.KIND: cls for cls in (FanoutMedia, MediaRemoved, InboxAdd, InboxRemove, MoveUser)
 }
 _ENCODER = msgspec.json.Encoder()
 _DECODERS: dict[str, msgspec.json.Decoder[Payload]] = {
@@ -114,3 +123,7 @@ def inbox_add(job_id: int, user_id: int, activity: ActivityRecord) -> NewJob:
 
 def inbox_remove(job_id: int, user_id: int, activity_id: int) -> NewJob:
     return InboxRemove(user_id, activity_id).queued(job_id)
+
+
+def move_user(job_id: int, user_id: int, region: str) -> NewJob:
+    return MoveUser(user_id, region).queued(job_id)

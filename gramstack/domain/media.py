@@ -80,8 +80,7 @@ async def post_media(b: Backends, viewer: int, upload: BinaryIO, caption: str) -
         await b.blobs.delete([blob_key(media_id, THUMBNAIL), blob_key(media_id, STANDARD)])
         raise
     # Followers get it through the queue; the author sees it at once.
-    region = await b.region_for(viewer)
-    await region.add_to_timelines([viewer], media_id, viewer)
+    await b.write_regional(viewer, lambda r: r.add_to_timelines([viewer], media_id, viewer))
     return (await media_views(b, [record], viewer))[0]
 
 

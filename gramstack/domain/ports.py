@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
+from gramstack.placement.ports import LocationTable
 from gramstack.records import CommentRecord, Job, LikeOutcome, MediaRecord, NewJob, UserRecord
 
 
@@ -185,6 +186,9 @@ class PrimaryStore(Protocol):
 
     @property
     def queue(self) -> JobQueue: ...
+
+    @property
+    def placement(self) -> LocationTable: ...
 
     @property
     def leases(self) -> IdShardLeases: ...

@@ -11,6 +11,11 @@ With regions, one daemon runs per region on its own slot, deleting in that
 region's pool only, and only once that region's follower of the primary has
 replayed the batch (``replay_gate``); so each region confirms its own slot
 after its own pool acknowledged.
+
+With followers (``mark_ttl_s``), each key is first marked as written at a
+WAL position the commit is visible at, so that the refill its ``md … I``
+invites reads no follower that lacks the change (runtime/write_marks.py);
+the writer marks too, but a writer that died after its commit did not.
 """
 
 from __future__ import annotations
@@ -81,10 +86,12 @@ class InvalidationDaemon:
         *,
         log_every_s: float = 60.0,
         lags_kept: int = LAGS_KEPT,
+        mark_ttl_s: int | None = None,
         replay_gate: FollowerReplayGate | None = None,
     ) -> None:
         self._reader = reader
         self._pools = pools
+        self._mark_ttl_s = mark_ttl_s
         self._gate = replay_gate
         self._log_every_s = log_every_s
         self._stopping = asyncio.Event()
@@ -109,11 +116,19 @@ class InvalidationDaemon:
             batch.append(more)
         return batch
 
-    async def _evict(self, keys: list[str]) -> None:
+    async def _evict(self, keys: list[str], visible_at: int) -> None:
         """Retry until every pool acknowledged, or the service is stopping."""
         delay = 0.05
+        ttl_s = self._mark_ttl_s
         while True:
             try:
+                if ttl_s is not None:
+                    await asyncio.gather(
+                        *(
+                            pool.mark_written(keys, visible_at, ttl_s, acknowledged=True)
+                            for pool in self._pools
+                        )
+                    )
                 await asyncio.gather(*(pool.invalidate_acknowledged(keys) for pool in self._pools))
                 return
             except Exception as exc:
@@ -139,7 +154,7 @@ class InvalidationDaemon:
             # batch unconfirmed, so the next run reads it again.
             return 0
         if keys:
-            await self._evict(keys)
+            await self._evict(keys, max(txn.visible_at for txn in batch))
         self._reader.confirm(batch[-1].lsn)
         now = time.time()
         for txn in batch:

@@ -25,6 +25,7 @@ from gramstack.storage.outbox import Entry, OutboxReader, append, decode, encode
 __all__ = [
     "Entry",
     "EvictableCache",
+    "KeyMarker",
     "LocalLeaseCache",
     "OutboxReader",
     "OutboxSyncedCache",
@@ -52,6 +53,10 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+# Records that ``keys`` were written at a leader WAL position (runtime.write_marks).
+KeyMarker = Callable[[Sequence[str], int], None]
+
+
 class EvictableCache(Protocol):
     async def delete(self, keys: Sequence[str]) -> None: ...
 
@@ -73,9 +78,13 @@ class OutboxTailer:
         prune_every_s: float = 60.0,
         batch: int = 1000,
         name: str = "outbox",
+        mark: KeyMarker | None = None,
     ) -> None:
         self._reader = reader
         self._cache = cache
+        # Marks each key as written at the entries' position before it is
+        # evicted, so that no refill reads a follower behind that write.
+        self._mark = mark
         self._poll_s = poll_s
         self._retention_ms = int(retention_s * 1000)
         self._prune_every_s = prune_every_s
@@ -125,6 +134,8 @@ class OutboxTailer:
                 log.warning("outbox gap after %s; cache cleared", self.position)
                 self._cache.clear()
             keys = keys_for(c for entry in entries for c in entry.changes)
+            if self._mark is not None:
+                self._mark(keys, max(entry.read_at_lsn for entry in entries))
             await self._cache.delete(keys)
             now = time.time()
             for entry in entries:

@@ -35,6 +35,9 @@ class Transaction:
     changes: list[RowChange] = field(default_factory=list)
     lsn: int = 0  # where to confirm once this transaction's work is done
     committed_at: float = 0.0
+    # The server's WAL end when the commit was sent: at or past the end of
+    # the commit record, so a follower that replayed this far sees it.
+    visible_at: int = 0
 
 
 class LogicalSlotReader:
@@ -117,6 +120,7 @@ class LogicalSlotReader:
             elif isinstance(event, Commit):
                 txn.lsn = max(event.lsn, int(message.data_start))
                 txn.committed_at = event.committed_at
+                txn.visible_at = max(txn.lsn, int(message.wal_end))
                 return txn
 
     def confirm(self, lsn: int) -> None:

@@ -67,6 +67,11 @@ def _likes(change: ChangedRow) -> list[str]:
     return [] if found is None else [keys.liked_key(*found)]
 
 
+def _sessions(change: ChangedRow) -> list[str]:
+    token_hash = change.value("token_hash")
+    return [] if token_hash is None else [keys.session_key(str(token_hash))]
+
+
 Rule = Callable[[ChangedRow], list[str]]
 
 # table -> (columns the rule reads, rule)
@@ -75,6 +80,7 @@ RULES: Mapping[str, tuple[tuple[str, ...], Rule]] = {
     "media": (("id", "owner_id"), _media),
     "follows": (("follower_id", "followee_id"), _follows),
     "likes": (("user_id", "media_id"), _likes),
+    "sessions": (("token_hash",), _sessions),
 }
 TABLES: tuple[str, ...] = tuple(RULES)
 COLUMNS: Mapping[str, tuple[str, ...]] = {table: rule[0] for table, rule in RULES.items()}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from gramstack.records import ActivityRecord
+from gramstack.records import ActivityRecord, RegionalPartition
 
 
 class RegionalStore(Protocol):
@@ -39,6 +39,16 @@ class RegionalStore(Protocol):
     async def activity_page(
         self, user_id: int, after: int | None, limit: int
     ) -> list[ActivityRecord]: ...
+
+    async def export_partition(self, user_id: int) -> RegionalPartition:
+        """All of one user's rows, for a move to another region."""
+        ...
+
+    async def import_partition(self, user_id: int, partition: RegionalPartition) -> None:
+        """Merge by ID: rows already here stay, a tombstone wins over a live row."""
+        ...
+
+    async def delete_partition(self, user_id: int) -> None: ...
 
     async def ping(self) -> None: ...
 

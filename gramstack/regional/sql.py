@@ -52,7 +52,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from gramstack.records import ActivityRecord
+from gramstack.records import ActivityRecord, RegionalPartition
 from gramstack.storage.ports import Database
 
 # {clustering}: SQLite keeps the partition's rows newest first and stores
@@ -110,7 +110,11 @@ class SqlRegionalStore:
     ) -> None:
         if not user_ids:
             return
-        async with self.db.write() as conn:
+        # One user (an author's own post): their next read must see it, so a
+        # follower router records where the write is. A fan-out batch is
+        # others' timelines, which may show it a moment later.
+        only = user_ids[0] if len(user_ids) == 1 else None
+        async with self.db.write(for_user=only) as conn:
             if self.db.dialect == "postgres":
                 # One statement for the whole batch: executemany would make
                 # a round trip per follower, most of a fan-out job's time.
@@ -136,7 +140,7 @@ class SqlRegionalStore:
     async def add_many_to_timeline(self, user_id: int, entries: Sequence[tuple[int, int]]) -> None:
         if not entries:
             return
-        async with self.db.write() as conn:
+        async with self.db.write(for_user=user_id) as conn:
             await conn.executemany(
                 "INSERT INTO timeline (user_id, media_id, author_id) VALUES ($1, $2, $3)"
                 " ON CONFLICT DO NOTHING",
@@ -144,7 +148,7 @@ class SqlRegionalStore:
             )
 
     async def remove_author_from_timeline(self, user_id: int, author_id: int) -> None:
-        async with self.db.write() as conn:
+        async with self.db.write(for_user=user_id) as conn:
             await conn.execute(
                 "DELETE FROM timeline WHERE user_id = $1 AND author_id = $2", user_id, author_id
             )
@@ -165,7 +169,7 @@ class SqlRegionalStore:
         return [row["media_id"] for row in rows]
 
     async def add_activity(self, user_id: int, activity: ActivityRecord) -> None:
-        async with self.db.write() as conn:
+        async with self.db.write(for_user=user_id) as conn:
             await conn.execute(
                 "INSERT INTO inbox (user_id, id, type, actor_id, media_id, created_at)"
                 " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
@@ -180,7 +184,7 @@ class SqlRegionalStore:
     async def remove_activity(self, user_id: int, activity_id: int) -> None:
         # A tombstone, not a delete: the add and the remove are separate jobs
         # that may run out of order, and a late add must not resurrect it.
-        async with self.db.write() as conn:
+        async with self.db.write(for_user=user_id) as conn:
             await conn.execute(
                 "INSERT INTO inbox (user_id, id, type, actor_id, media_id, created_at)"
                 f" VALUES ($1, $2, '{_REMOVED}', 0, NULL, 0)"
@@ -190,7 +194,7 @@ class SqlRegionalStore:
             )
 
     async def remove_activity_for_media(self, user_id: int, media_id: int) -> None:
-        async with self.db.write() as conn:
+        async with self.db.write(for_user=user_id) as conn:
             await conn.execute(
                 "DELETE FROM inbox WHERE user_id = $1 AND media_id = $2", user_id, media_id
             )
@@ -208,6 +212,41 @@ class SqlRegionalStore:
                 limit,
             )
         return [ActivityRecord(**row) for row in rows]
+
+    async def export_partition(self, user_id: int) -> RegionalPartition:
+        # From the leader: a copy from a lagging follower would miss entries.
+        async with self.db.read(fresh=True) as conn:
+            timeline = await conn.fetch(
+                "SELECT media_id, author_id FROM timeline WHERE user_id = $1", user_id
+            )
+            inbox = await conn.fetch(
+                "SELECT id, type, actor_id, media_id, created_at FROM inbox WHERE user_id = $1",
+                user_id,
+            )
+        return RegionalPartition(
+            [(row["media_id"], row["author_id"]) for row in timeline],
+            [
+                (row["id"], row["type"], row["actor_id"], row["media_id"], row["created_at"])
+                for row in inbox
+            ],
+        )
+
+    async def import_partition(self, user_id: int, partition: RegionalPartition) -> None:
+        await self.add_many_to_timeline(user_id, partition.timeline)
+        if not partition.inbox:
+            return
+        async with self.db.write(for_user=user_id) as conn:
+            await conn.executemany(
+                "INSERT INTO inbox (user_id, id, type, actor_id, media_id, created_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, id)"
+                f" DO UPDATE SET type = excluded.type WHERE excluded.type = '{_REMOVED}'",
+                [(user_id, *row) for row in partition.inbox],
+            )
+
+    async def delete_partition(self, user_id: int) -> None:
+        async with self.db.write() as conn:
+            await conn.execute("DELETE FROM timeline WHERE user_id = $1", user_id)
+            await conn.execute("DELETE FROM inbox WHERE user_id = $1", user_id)
 
     async def ping(self) -> None:
         await self.db.ping()

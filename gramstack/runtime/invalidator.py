@@ -22,7 +22,7 @@ from gramstack.invalidation.pg_slot import LogicalSlotReader
 from gramstack.invalidation.replay_gate import FollowerReplayGate
 from gramstack.invalidation.rules import TABLES
 from gramstack.runtime.config import ConfigError, Settings
-from gramstack.runtime.wiring import memcached_lease_cache
+from gramstack.runtime.wiring import mark_ttl_s, memcached_lease_cache
 
 log = logging.getLogger("gramstack.invalidator")
 
@@ -131,6 +131,7 @@ async def serve_invalidator(settings: Settings) -> None:
                     reader,
                     pools,
                     log_every_s=settings.invalidator_log_every_s,
+                    mark_ttl_s=mark_ttl_s(settings) if settings.follower_urls else None,
                     replay_gate=gate,
                 )
                 slot_lag.follow(daemon)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gramstack.records import Change, UserRecord
-from gramstack.storage.ports import Database, Row
+from gramstack.storage.ports import BackendUnavailable, Database, Row
 from gramstack.storage.queries import by_ids, has_replicas
 from gramstack.storage.transaction import Writer
 
@@ -97,19 +97,33 @@ class SqlAccountStore:
             )
 
     async def session_user(self, token_hash: str) -> int | None:
-        # Revocation must bite at once, so this always asks the leader's view
-        # (before the token is checked there is no user to route by).
-        async with self._db.read(fresh=True) as conn:
-            value = await conn.fetchval(
-                "SELECT user_id FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL",
-                token_hash,
-            )
-        return None if value is None else int(value)
+        """The session's user; None when it is revoked or unknown.
+
+        The leader's answer (a revocation bites at once, on every server,
+        whatever the followers' lag), or a follower's while the leader is
+        unavailable: signed-in reads go on through an outage, and a session
+        revoked before it stays revoked (the revocation replicated with
+        everything else). The domain caches what this returns.
+        """
+        sql = "SELECT user_id, revoked_at FROM sessions WHERE token_hash = $1"
+        try:
+            async with self._db.read(fresh=True) as conn:
+                row = await conn.fetchrow(sql, token_hash)
+        except BackendUnavailable:
+            if not has_replicas(self._db):
+                raise
+            async with self._db.read() as conn:
+                row = await conn.fetchrow(sql, token_hash)
+        if row is None or row["revoked_at"] is not None:
+            return None
+        return int(row["user_id"])
 
     async def revoke_session(self, token_hash: str, now: int, *, actor: int | None = None) -> None:
-        async with self._db.write(for_user=actor) as conn:
-            await conn.execute(
+        async with self._writer.transaction(for_user=actor) as tx:
+            await tx.conn.execute(
                 "UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
                 token_hash,
                 now,
             )
+            # Evicts the cached lookup in every cache (see session_user).
+            tx.changed(Change("sessions", "update", {"token_hash": token_hash}))

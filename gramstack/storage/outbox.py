@@ -48,6 +48,9 @@ class Entry:
     id: int
     created_at: int  # ms since the Unix epoch
     changes: list[Change]
+    # The leader's WAL position when the entry was read, at or past its
+    # commit (PostgreSQL; 0 on SQLite, which has no followers).
+    read_at_lsn: int = 0
 
 
 class OutboxReader:
@@ -63,13 +66,24 @@ class OutboxReader:
         return int(value or 0)
 
     async def after(self, position: int, limit: int) -> list[Entry]:
+        # The WAL position is taken in the same statement, after its snapshot:
+        # every row that snapshot shows committed before it.
+        position_sql = (
+            "(pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint"
+            if self._db.dialect == "postgres"
+            else "0"
+        )
         async with self._db.read(fresh=True) as conn:
             rows = await conn.fetch(
-                "SELECT id, created_at, changes FROM outbox WHERE id > $1 ORDER BY id LIMIT $2",
+                f"SELECT id, created_at, changes, {position_sql} AS read_at_lsn FROM outbox"
+                " WHERE id > $1 ORDER BY id LIMIT $2",
                 position,
                 limit,
             )
-        return [Entry(int(r["id"]), int(r["created_at"]), decode(r["changes"])) for r in rows]
+        return [
+            Entry(int(r["id"]), int(r["created_at"]), decode(r["changes"]), int(r["read_at_lsn"]))
+            for r in rows
+        ]
 
     async def prune(self, older_than_ms: int) -> None:
         async with self._db.write() as conn:

@@ -12,6 +12,7 @@ do after a commit) is declared here too and passed in by
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, Protocol
@@ -20,6 +21,12 @@ from gramstack.records import Change
 
 Row = Mapping[str, Any]
 Dialect = Literal["sqlite", "postgres"]
+
+# The leader WAL position a read must see, set around a cache fill by the
+# layer that knows which keys it fills (``runtime.write_marks``): a router
+# sends such a read only to a node that has replayed this far, else to the
+# leader. 0: no floor (any usable node).
+read_floor: contextvars.ContextVar[int] = contextvars.ContextVar("gramstack_read_floor", default=0)
 
 
 class BackendUnavailable(ConnectionError):
@@ -54,11 +61,17 @@ class Database(Protocol):
         """A connection for reads; ``for_user`` lets a router keep that
         user's reads on a node that has seen their last write. ``fresh``
         asks for a node that has every commit (the leader), without opening
-        a transaction: for checks that must never be stale, like tokens."""
+        a transaction: for checks that must never be stale, like tokens.
+        A router also honours ``read_floor``."""
         ...
 
-    def write(self, *, for_user: int | None = None) -> AbstractAsyncContextManager[Connection]:
-        """A connection inside a transaction on the leader, committed on exit."""
+    def write(
+        self, *, for_user: int | None = None, lsn_out: list[int] | None = None
+    ) -> AbstractAsyncContextManager[Connection]:
+        """A connection inside a transaction on the leader, committed on exit.
+        With ``lsn_out``, a store with followers appends the leader's WAL
+        position after the commit (what a follower must replay to see it);
+        a single node appends nothing."""
         ...
 
     async def ping(self) -> None: ...
@@ -73,8 +86,9 @@ class Database(Protocol):
 
 
 # Told the rows a write changed, right after its commit (the writer's own
-# cache evictions).
-OnCommit = Callable[[Sequence[Change]], Awaitable[None]]
+# cache evictions), with the leader's WAL position after the commit when the
+# store has followers (None for a single node).
+OnCommit = Callable[[Sequence[Change], int | None], Awaitable[None]]
 
 
 class WriteMarks(Protocol):

@@ -9,6 +9,12 @@ follower's replay position, polled every ``refresh_s``, is at or past it.
 Polled positions only ever understate the truth, so a stale poll can send
 a read to the leader needlessly but never to a follower that is behind.
 
+A cache fill is held to the same rule by key rather than by user: the
+layer that fills sets ``read_floor`` (storage.ports) to the WAL position of
+the last write evicted from the keys it fills, and the read goes to a node
+that has replayed that far (see runtime/write_marks.py for why that keeps
+every fill newer than every acknowledged write).
+
 A follower that is down, or more than ``max_lag_s`` behind the leader, is
 skipped until a poll finds it healthy again; a statement that fails on a
 follower mid-request is re-run on the leader, so callers never see a
@@ -31,7 +37,14 @@ from typing import Any
 import asyncpg
 from prometheus_client import Counter, Gauge
 
-from gramstack.storage.ports import BackendUnavailable, Connection, Dialect, Row, WriteMarks
+from gramstack.storage.ports import (
+    BackendUnavailable,
+    Connection,
+    Dialect,
+    Row,
+    WriteMarks,
+    read_floor,
+)
 from gramstack.storage.postgres import PostgresDatabase
 
 log = logging.getLogger("gramstack.storage.router")
@@ -228,7 +241,12 @@ class FollowerRouter:
         usable = [f for f in self._followers if self._usable(f)]
         if not usable:
             return [], "no_follower"
+        floor = read_floor.get()
         needed = 0 if for_user is None else await self._marks.position(for_user)
+        reason = "fill" if floor > needed else "ryw"
+        needed = max(needed, floor)
+        if needed == 0:
+            return usable, reason
         caught_up = [f for f in usable if (f.replay_lsn or 0) >= needed]
         home = usable[0]
         if not caught_up and self._clock() - home.polled_at >= self._recheck_s:
@@ -238,7 +256,7 @@ class FollowerRouter:
             await self._probe(home)
             if self._usable(home) and (home.replay_lsn or 0) >= needed:
                 caught_up = [home]
-        return caught_up, "ryw"
+        return caught_up, reason
 
     @asynccontextmanager
     async def read(
@@ -263,10 +281,15 @@ class FollowerRouter:
             yield conn
 
     @asynccontextmanager
-    async def write(self, *, for_user: int | None = None) -> AsyncIterator[Connection]:
+    async def write(
+        self, *, for_user: int | None = None, lsn_out: list[int] | None = None
+    ) -> AsyncIterator[Connection]:
         lsn: list[int] = []
-        async with self.leader.write(lsn_out=lsn if for_user is not None else None) as conn:
+        wanted = for_user is not None or lsn_out is not None
+        async with self.leader.write(lsn_out=lsn if wanted else None) as conn:
             yield conn
+        if lsn and lsn_out is not None:
+            lsn_out.append(lsn[0])
         if for_user is not None and lsn:
             await self._marks.remember(for_user, lsn[0])
 

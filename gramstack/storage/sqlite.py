@@ -127,7 +127,10 @@ class SqliteDatabase:
             self._readers.put_nowait(conn)
 
     @asynccontextmanager
-    async def write(self, *, for_user: int | None = None) -> AsyncIterator[SqliteConnection]:
+    async def write(
+        self, *, for_user: int | None = None, lsn_out: list[int] | None = None
+    ) -> AsyncIterator[SqliteConnection]:
+        # One file, no followers: no position to report.
         if self._writer is None:
             raise RuntimeError("database is not open")
         async with self._write_lock:

@@ -15,6 +15,7 @@ from gramstack.storage.accounts import SqlAccountStore
 from gramstack.storage.graph import SqlGraphStore
 from gramstack.storage.leases import SqlIdShardLeases, SqlRateLimitBuckets
 from gramstack.storage.media import SqlMediaStore
+from gramstack.storage.placement import SqlLocationTable
 from gramstack.storage.ports import Database, OnCommit
 from gramstack.storage.queue import SqlJobQueue
 from gramstack.storage.reactions import SqlReactionStore
@@ -49,6 +50,7 @@ class PrimaryStore:
         self.media = SqlMediaStore(writer)
         self.reactions = SqlReactionStore(writer)
         self.queue = SqlJobQueue(db)
+        self.placement = SqlLocationTable(db)
         self.leases = SqlIdShardLeases(db)
         self.buckets = SqlRateLimitBuckets(db)
         self.readiness = SqlReadiness(db)

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from gramstack.records import Change, NewJob
 from gramstack.storage import outbox
 from gramstack.storage.ports import Connection, Database, OnCommit
+from gramstack.storage.queries import has_replicas
 
 
 async def insert_jobs(conn: Connection, jobs: Sequence[NewJob], run_after: int) -> None:
@@ -73,7 +74,12 @@ class Writer:
         """A write transaction whose jobs and changed rows are written at its
         end, and whose cache keys are evicted right after the commit."""
         outbox_id: int | None = None
-        async with self.db.write(for_user=for_user) as conn:
+        # The commit's position, for the evictions: they mark each key as
+        # written there before deleting it (see runtime.write_marks).
+        lsn: list[int] | None = (
+            [] if self._on_commit is not None and has_replicas(self.db) else None
+        )
+        async with self.db.write(for_user=for_user, lsn_out=lsn) as conn:
             tx = Transaction(conn, now)
             yield tx
             await insert_jobs(conn, tx.jobs, tx.now)
@@ -82,4 +88,4 @@ class Writer:
         if outbox_id is not None and self._on_outbox is not None:
             self._on_outbox(outbox_id)
         if tx.changes and self._on_commit is not None:
-            await self._on_commit(tx.changes)
+            await self._on_commit(tx.changes, lsn[0] if lsn else None)

@@ -474,7 +474,12 @@ def extra_server(
     tmp_path_factory: pytest.TempPathFactory, env: Mapping[str, str], workers: int = 1
 ) -> Iterator[ServerProcess]:
     """A separate server with other ``GRAMSTACK_*`` settings, stopped afterwards."""
-    proc = start_server(Path(tmp_path_factory.mktemp("extra-server")), env=env, workers=workers)
+    proc = start_server(
+        Path(tmp_path_factory.mktemp("extra-server")),
+        env=env,
+        workers=workers,
+        on_test_backend=True,
+    )
     try:
         yield proc
     finally:

@@ -63,12 +63,21 @@ class ServerProcess:
 
 
 def start_server(
-    data_dir: Path, env: Mapping[str, str] | None = None, workers: int = 1
+    data_dir: Path,
+    env: Mapping[str, str] | None = None,
+    workers: int = 1,
+    *,
+    on_test_backend: bool = False,
 ) -> ServerProcess:
+    """``on_test_backend``: on the API suite's backend (``use_backend``).
+    Off by default: a test that builds its own stack (its own leader, no
+    followers) must not inherit the API suite's ``GRAMSTACK_FOLLOWER_URLS``,
+    which would route its reads to another cluster's follower."""
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "server.log"
-    full_env = {**os.environ, **TEST_ENV, **_backend_env, **(env or {})}
+    backend = _backend_env if on_test_backend else {}
+    full_env = {**os.environ, **TEST_ENV, **backend, **(env or {})}
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [

@@ -78,8 +78,10 @@ class CountingDatabase:
             yield CountingConnection(conn, self.queries)
 
     @asynccontextmanager
-    async def write(self, *, for_user: int | None = None) -> AsyncIterator[CountingConnection]:
-        async with self.inner.write(for_user=for_user) as conn:
+    async def write(
+        self, *, for_user: int | None = None, lsn_out: list[int] | None = None
+    ) -> AsyncIterator[CountingConnection]:
+        async with self.inner.write(for_user=for_user, lsn_out=lsn_out) as conn:
             yield CountingConnection(conn, self.queries)
 
     async def ping(self) -> None:

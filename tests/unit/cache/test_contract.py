@@ -159,14 +159,22 @@ async def test_concurrent_callers_of_a_failing_load_never_get_a_value(cache: Lea
 
 
 class _ManyLoader:
-    def __init__(self, values: Mapping[str, bytes], delay: float = 0.02) -> None:
+    def __init__(
+        self,
+        values: Mapping[str, bytes],
+        delay: float = 0.02,
+        gate: asyncio.Event | None = None,
+    ) -> None:
         self.values = values
         self.delay = delay
+        self.gate = gate  # when given, loads finish only once it is set
         self.asked: list[list[str]] = []
 
     async def __call__(self, keys: Sequence[str]) -> Mapping[str, bytes]:
         self.asked.append(list(keys))
         await asyncio.sleep(self.delay)
+        if self.gate is not None:
+            await self.gate.wait()
         return {k: self.values[k] for k in keys if k in self.values}
 
 
@@ -196,10 +204,17 @@ async def test_a_page_sees_stale_values_while_they_refill(cache: LeaseCache) -> 
     keys = [_key(f"s{i}") for i in range(5)]
     await cache.get_many_or_load(keys, _ManyLoader({k: b"old" for k in keys}), 60)
     await cache.invalidate(keys)
-    refill = _ManyLoader({k: b"new" for k in keys}, delay=0.2)
+    # The refill holds its leases until the second page has been read: a
+    # fixed sleep assumed the first caller had won them within 50 ms, which
+    # a loaded machine does not promise.
+    gate = asyncio.Event()
+    refill = _ManyLoader({k: b"new" for k in keys}, gate=gate)
     first = asyncio.create_task(cache.get_many_or_load(keys, refill, 60))
-    await asyncio.sleep(0.05)
+    async with asyncio.timeout(10):
+        while not refill.asked:  # the first caller won the leases and is loading
+            await asyncio.sleep(0.001)
     assert await cache.get_many_or_load(keys, refill, 60) == {k: b"old" for k in keys}
+    gate.set()
     assert await first == {k: b"new" for k in keys}
     assert len(refill.asked) == 1
 

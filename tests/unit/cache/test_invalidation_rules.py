@@ -12,7 +12,8 @@ def test_each_changed_row_names_its_keys() -> None:
         Change("media", "insert", {"id": 8, "owner_id": 1}),
         Change("follows", "delete", {"follower_id": 2, "followee_id": 1}),
         Change("likes", "insert", {"user_id": 2, "media_id": 7}),
-        Change("sessions", "insert", {"id": 3}),  # not cached: no rule
+        Change("sessions", "insert", {"id": 3}),  # no token_hash: names nothing
+        Change("sessions", "update", {"token_hash": "ab12"}),  # a revocation
         Change("users", "update", {"id": 1}),
     ]
     assert keys_for(changes) == [
@@ -23,6 +24,7 @@ def test_each_changed_row_names_its_keys() -> None:
         keys.follows_key(2, 1),
         keys.pulled_followees_key(2),
         keys.liked_key(2, 7),
+        keys.session_key("ab12"),
     ]
 
 
@@ -32,6 +34,6 @@ def test_a_row_missing_its_columns_names_what_it_can() -> None:
 
 
 def test_the_outbox_records_the_columns_the_rules_read() -> None:
-    assert set(COLUMNS) == {"users", "media", "follows", "likes"}
+    assert set(COLUMNS) == {"users", "media", "follows", "likes", "sessions"}
     changes = [Change("likes", "insert", {"user_id": 2, "media_id": 7})]
     assert decode(encode(changes)) == changes

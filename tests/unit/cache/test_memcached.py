@@ -14,7 +14,11 @@ import pytest
 from gramstack.cache.memcached import MemcachedLeaseCache
 from gramstack.cache.memcached_pool import MemcachedPool
 from gramstack.cache.meta_client import MetaClient
-from gramstack.runtime.devcluster.memcached import MemcachedProcess
+from gramstack.runtime.devcluster.memcached import (
+    MemcachedProcess,
+    start_memcached,
+    stop_memcached,
+)
 
 
 def _key() -> str:
@@ -98,3 +102,37 @@ async def test_an_acknowledged_invalidation_marks_every_copy_stale(
     assert await cache.get(keys[0]) is None  # a plain read never sees a stale value
     await direct.close()
     await cache.close()
+
+
+async def test_write_marks_only_grow_however_writers_race(
+    memcached_server: MemcachedProcess,
+) -> None:
+    cache = MemcachedLeaseCache(MemcachedPool([memcached_server.endpoint]))
+    try:
+        marked, other = _key(), _key()
+        assert await cache.write_mark([marked, other]) == 0
+        # Many writers of one key at once, told their positions in any order.
+        await asyncio.gather(*(cache.mark_written([marked], lsn, 60) for lsn in range(100, 0, -7)))
+        assert await cache.write_mark([marked]) == 100
+        await cache.mark_written([marked, other], 50, 60, acknowledged=True)  # older: kept 100
+        assert await cache.write_mark([marked]) == 100
+        assert await cache.write_mark([other]) == 50
+        assert await cache.write_mark([other, marked]) == 100
+    finally:
+        await cache.close()
+
+
+async def test_a_write_mark_nobody_can_read_sends_the_fill_to_the_leader(
+    memcached_server: MemcachedProcess,
+) -> None:
+    doomed = start_memcached()
+    cache = MemcachedLeaseCache(MemcachedPool([doomed.endpoint], retry_down_s=60))
+    try:
+        key = _key()
+        await cache.mark_written([key], 10, 60)
+        stop_memcached(doomed, hard=True)
+        # The server went away mid-flight: the read of the mark fails, and
+        # what comes back is a position no follower reaches.
+        assert await cache.write_mark([key]) >= 1 << 62
+    finally:
+        await cache.close()

@@ -14,7 +14,7 @@ from gramstack.cache.memory import InProcessLeaseCache
 from gramstack.cache.null import NullLeaseCache
 from gramstack.runtime.shared import SharedMaxTable
 from gramstack.runtime.write_marks import SharedWriteMarks
-from gramstack.storage.ports import Database
+from gramstack.storage.ports import Database, read_floor
 from gramstack.storage.router import FollowerRouter, read_nodes
 
 
@@ -244,3 +244,28 @@ async def test_write_marks_also_consult_the_shared_cache(tmp_path: Path) -> None
     assert await elsewhere.position(10) == 0
     here.close()
     elsewhere.close()
+
+
+async def test_a_read_under_a_floor_goes_where_the_floor_was_replayed(
+    router: FollowerRouter, nodes: dict[str, _FakeNode], clock: _Clock
+) -> None:
+    nodes["leader"].lsn = 150
+    token = read_floor.set(150)
+    try:
+        assert await _served_by(router) == "leader"  # no follower replayed 150
+        nodes["eu"].lsn = 150
+        await router.poll()
+        assert await _served_by(router) == "eu"  # a far one that did beats the leader
+        assert await _served_by(router, for_user=8) == "eu"
+    finally:
+        read_floor.reset(token)
+    assert await _served_by(router) == "local"  # without the floor: home again
+
+
+async def test_a_write_reports_its_position_when_asked(
+    router: FollowerRouter, nodes: dict[str, _FakeNode]
+) -> None:
+    lsn: list[int] = []
+    async with router.write(lsn_out=lsn) as conn:
+        await conn.execute("UPDATE")
+    assert lsn == [nodes["leader"].lsn] == [110]

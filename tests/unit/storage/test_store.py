@@ -51,7 +51,8 @@ async def _job_count(db: SqliteDatabase) -> int:
 async def test_jobs_enqueued_in_the_block_commit_with_the_like(db: SqliteDatabase) -> None:
     committed: list[Sequence[Change]] = []
 
-    async def on_commit(changes: Sequence[Change]) -> None:
+    async def on_commit(changes: Sequence[Change], lsn: int | None) -> None:
+        assert lsn is None  # one SQLite file: no followers, no position
         committed.append(changes)
 
     store = PrimaryStore(db, on_commit=on_commit)
