@@ -119,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     trees = {"before": args.before.resolve(), "after": ROOT}
     servers: dict[str, ServerProcess] = {}
     with tempfile.TemporaryDirectory(prefix="gramstack-throughput-") as tmp:
+        # ``python -m`` puts the working directory first on a server's path,
+        # ahead of PYTHONPATH: started from this tree's root, "before" would
+        # import this tree.
+        os.chdir(tmp)
         try:
             for name, tree in trees.items():
                 # PYTHONPATH puts that tree's gramstack ahead of the installed one.

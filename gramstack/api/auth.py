@@ -87,13 +87,29 @@ def wants_session_cookie(request: Request) -> bool:
     return request.headers.get(COOKIE_OPT_IN_HEADER, "").strip().lower() in {"1", "true"}
 
 
-def set_session_cookies(response: Response, token: str) -> None:
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", path="/")
+def set_session_cookies(response: Response, token: str, *, secure: bool) -> None:
+    """``secure`` (the ``cookie_secure`` setting): the browser sends the
+    cookies over HTTPS only, so a plain-HTTP request cannot leak the session."""
     response.set_cookie(
-        CSRF_COOKIE, secrets.token_urlsafe(32), httponly=False, samesite="strict", path="/"
+        SESSION_COOKIE, token, httponly=True, samesite="strict", path="/", secure=secure
+    )
+    response.set_cookie(
+        CSRF_COOKIE,
+        secrets.token_urlsafe(32),
+        httponly=False,
+        samesite="strict",
+        path="/",
+        secure=secure,
     )
 
 
-def clear_session_cookies(response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
-    response.delete_cookie(CSRF_COOKIE, path="/", samesite="strict")
+def clear_session_cookies(response: Response, *, secure: bool) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=secure
+    )
+    response.delete_cookie(CSRF_COOKIE, path="/", samesite="strict", secure=secure)
+
+
+def cookie_secure(request: Request) -> bool:
+    secure: bool = request.app.state.settings.cookie_secure
+    return secure

@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 import msgspec
 import msgspec.inspect
+from starlette.datastructures import FormData
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
 from gramstack.domain.errors import InvalidRequest, NotFound, TooLarge, ValidationFailed
@@ -60,6 +62,35 @@ def storable_text(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+class _Utf8MultiPartParser(MultiPartParser):
+    """Starlette's parser, except that a text part which is not valid UTF-8
+    is refused: Starlette falls back to Latin-1, which would store mojibake
+    that the client never sent."""
+
+    def on_part_end(self) -> None:
+        part = self._current_part
+        if part.file is None:
+            try:
+                text = bytes(part.data).decode("utf-8")
+            except UnicodeDecodeError:
+                raise MultiPartException(f"part {part.field_name!r} is not valid UTF-8") from None
+            self.items.append((part.field_name, text))
+            return
+        super().on_part_end()
+
+
+async def read_multipart(request: Request, *, max_files: int, max_fields: int) -> FormData:
+    """The multipart body, text parts decoded as strict UTF-8 (400 when not);
+    the caller closes the returned form (its files)."""
+    parser = _Utf8MultiPartParser(
+        request.headers, request.stream(), max_files=max_files, max_fields=max_fields
+    )
+    try:
+        return await parser.parse()
+    except MultiPartException as exc:
+        raise InvalidRequest(exc.message) from None
 
 
 @functools.cache

@@ -62,6 +62,8 @@ class Endpoint(Generic[BodyT, ResultT]):
     # Path parameter name -> its type (for the document; handlers parse).
     path_params: Mapping[str, Any] = field(default_factory=dict)
     page: bool = False
+    # Query parameter name -> (its type, required) (for the document; handlers parse).
+    query_params: Mapping[str, tuple[Any, bool]] = field(default_factory=dict)
     # Error statuses of this endpoint's own logic; the ones implied by auth,
     # a body, a page, a rate limit or a path ID are added by the generator.
     errors: Sequence[int] = ()

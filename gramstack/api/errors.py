@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gramstack.api.auth import SESSION_COOKIE, clear_session_cookies
+from gramstack.api.auth import SESSION_COOKIE, clear_session_cookies, cookie_secure
 from gramstack.api.schemas import Error, ErrorDetail
 from gramstack.api.tracking import ResponseTracker
 from gramstack.cache.ports import CacheUnavailable
@@ -89,7 +89,7 @@ async def domain_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, errors.Unauthorized) and SESSION_COOKIE in request.cookies:
         # A browser holding a dead session cookie should drop it, not show a
         # signed-in page that fails on every call.
-        clear_session_cookies(response)
+        clear_session_cookies(response, secure=cookie_secure(request))
     return response
 
 

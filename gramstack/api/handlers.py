@@ -16,10 +16,22 @@ from starlette.responses import Response
 
 from gramstack.api import auth, schemas, serializers
 from gramstack.api.auth import optional_viewer, require_viewer
-from gramstack.api.bodies import path_id, storable_text
+from gramstack.api.bodies import path_id, read_multipart, storable_text
 from gramstack.api.endpoints import backends, json_response
-from gramstack.domain import accounts, activity, comments, feed, graph, likes, media
-from gramstack.domain.errors import InvalidRequest, NotFound, TooLarge
+from gramstack.domain import (
+    accounts,
+    activity,
+    activity_marks,
+    avatars,
+    comments,
+    discovery,
+    feed,
+    graph,
+    likes,
+    media,
+    webhooks,
+)
+from gramstack.domain.errors import InvalidRequest, NotFound, TooLarge, ValidationFailed
 from gramstack.domain.models import PageRequest
 from gramstack.domain.pagination import parse_page_request
 from gramstack.types import Message, Receive
@@ -27,6 +39,7 @@ from gramstack.types import Message, Receive
 # Room for the multipart framing and a caption around the image itself.
 _MULTIPART_OVERHEAD = 64 * 1024
 _UPLOAD_PARTS = frozenset(schemas.Upload.__struct_fields__)
+_AVATAR_PARTS = frozenset(schemas.AvatarUpload.__struct_fields__)
 
 
 def _page(request: Request, kind: str) -> PageRequest:
@@ -46,7 +59,7 @@ def _session_response(request: Request, grant: accounts.SessionGrant) -> Respons
     session = schemas.Session(user=serializers.user(grant.user), token=grant.token)
     response = json_response(session, 201)
     if auth.wants_session_cookie(request):
-        auth.set_session_cookies(response, grant.token)
+        auth.set_session_cookies(response, grant.token, secure=auth.cookie_secure(request))
     return response
 
 
@@ -64,7 +77,7 @@ async def delete_session(request: Request, _: None) -> Response | None:
     require_viewer(request)
     await accounts.log_out(backends(request), request.state.token)
     response = Response(status_code=204)
-    auth.clear_session_cookies(response)
+    auth.clear_session_cookies(response, secure=auth.cookie_secure(request))
     return response
 
 
@@ -78,6 +91,20 @@ async def update_me(request: Request, body: schemas.ProfileUpdate) -> schemas.Us
     bio = None if body.bio is UNSET else body.bio
     user = await accounts.update_me(backends(request), require_viewer(request), full_name, bio)
     return serializers.user(user, followed_by_me=False)
+
+
+async def set_webhook(request: Request, body: schemas.WebhookSetting) -> schemas.RegisteredWebhook:
+    hook = await webhooks.register(backends(request), require_viewer(request), body.url)
+    return schemas.RegisteredWebhook(url=hook.url, secret=hook.secret)
+
+
+async def get_webhook(request: Request, _: None) -> schemas.Webhook:
+    hook = await webhooks.get(backends(request), require_viewer(request))
+    return schemas.Webhook(url=hook.url)
+
+
+async def delete_webhook(request: Request, _: None) -> None:
+    await webhooks.remove(backends(request), require_viewer(request))
 
 
 # -- users and follows ----------------------------------------------------------
@@ -165,7 +192,8 @@ async def post_media(request: Request, _: None) -> schemas.Media:
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidRequest("body must be multipart/form-data with a 'file' part")
     limited = Request(request.scope, _limited_receive(request.receive, limit))
-    async with limited.form(max_files=1, max_fields=4) as form:
+    form = await read_multipart(limited, max_files=1, max_fields=4)
+    try:
         unknown = sorted(set(form.keys()) - _UPLOAD_PARTS)
         if unknown:
             raise InvalidRequest(f"unknown field(s): {', '.join(unknown)}")
@@ -178,6 +206,8 @@ async def post_media(request: Request, _: None) -> schemas.Media:
         if upload.size is not None and upload.size > max_bytes:
             raise TooLarge(_too_large_message(max_bytes), max_bytes)
         view = await media.post_media(b, viewer, upload.file, caption)
+    finally:
+        await form.close()
     return serializers.media(view)
 
 
@@ -263,6 +293,127 @@ async def image(request: Request, _: None) -> Response:
     # The bytes never change, but the post may be deleted: caches must ask
     # again each time (a cheap 304 while it exists, a 404 once it is gone).
     etag = f'"{media_id}-{rendition}"'
+    # nosniff: browsers must take the bytes as the declared image type, never
+    # guess HTML or script from what an uploader managed to put in them.
+    headers: dict[str, Any] = {
+        "Cache-Control": "no-cache",
+        "ETag": etag,
+        "X-Content-Type-Options": "nosniff",
+    }
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type="image/jpeg", headers=headers)
+
+
+# -- additions: account settings ------------------------------------------------------
+
+
+async def put_avatar(request: Request, _: None) -> schemas.User:
+    viewer = require_viewer(request)
+    b = backends(request)
+    max_bytes = b.limits.max_upload_bytes
+    limit = max_bytes + _MULTIPART_OVERHEAD
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise TooLarge(_too_large_message(max_bytes), max_bytes)
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InvalidRequest("body must be multipart/form-data with a 'file' part")
+    limited = Request(request.scope, _limited_receive(request.receive, limit))
+    async with limited.form(max_files=1, max_fields=2) as form:
+        unknown = sorted(set(form.keys()) - _AVATAR_PARTS)
+        if unknown:
+            raise InvalidRequest(f"unknown field(s): {', '.join(unknown)}")
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InvalidRequest("missing 'file' part with the image")
+        if upload.size is not None and upload.size > max_bytes:
+            raise TooLarge(_too_large_message(max_bytes), max_bytes)
+        user = await avatars.set_avatar(b, viewer, upload.file)
+    return serializers.user(user, followed_by_me=False)
+
+
+async def delete_avatar(request: Request, _: None) -> schemas.User:
+    user = await avatars.remove_avatar(backends(request), require_viewer(request))
+    return serializers.user(user, followed_by_me=False)
+
+
+async def change_password(request: Request, body: schemas.PasswordChange) -> None:
+    viewer = require_viewer(request)
+    await accounts.change_password(
+        backends(request), viewer, request.state.token, body.current_password, body.new_password
+    )
+
+
+async def delete_me(request: Request, body: schemas.AccountDeletion) -> Response:
+    viewer = require_viewer(request)
+    await accounts.delete_account(backends(request), viewer, body.password)
+    response = Response(status_code=204)
+    auth.clear_session_cookies(response, secure=auth.cookie_secure(request))
+    return response
+
+
+# -- additions: discovery and the unread count ------------------------------------------
+
+
+def _search_query(request: Request) -> str:
+    query = request.query_params.get("q")
+    if query is None:
+        raise InvalidRequest("missing query parameter 'q'")
+    if not storable_text(query):
+        raise InvalidRequest("q must be text")
+    if not 1 <= len(query) <= discovery.MAX_QUERY:
+        raise ValidationFailed("q", f"must be 1 to {discovery.MAX_QUERY} characters")
+    return query
+
+
+async def search_users(request: Request, _: None) -> schemas.UserPage:
+    query = _search_query(request)
+    page = await discovery.search_users(
+        backends(request), query, _page(request, discovery.SEARCH), optional_viewer(request)
+    )
+    return serializers.user_page(page)
+
+
+async def suggestions(request: Request, _: None) -> schemas.Suggestions:
+    viewer = require_viewer(request)
+    raw = request.query_params.get("limit")
+    limit = discovery.DEFAULT_SUGGESTIONS
+    if raw is not None:
+        if not (raw.isascii() and raw.isdecimal()) or len(raw) > 4:
+            raise InvalidRequest("limit must be an integer from 1 to 50")
+        limit = int(raw)
+        if not 1 <= limit <= discovery.MAX_SUGGESTIONS:
+            raise InvalidRequest("limit must be an integer from 1 to 50")
+    views = await discovery.suggestions(backends(request), viewer, limit)
+    return schemas.Suggestions([serializers.user_view(v) for v in views], None)
+
+
+async def unread_activity(request: Request, _: None) -> schemas.UnreadCount:
+    count = await activity_marks.unread_count(backends(request), require_viewer(request))
+    return schemas.UnreadCount(count)
+
+
+async def mark_activity_seen(request: Request, body: schemas.SeenMark) -> None:
+    viewer = require_viewer(request)
+    up_to = body.up_to
+    if len(up_to) > 19 or int(up_to) >= 1 << 63:
+        raise NotFound("activity", up_to)
+    await activity_marks.mark_seen(backends(request), viewer, int(up_to))
+
+
+AVATAR_RENDITIONS = frozenset(get_args(schemas.AvatarRendition))
+
+
+async def avatar_image(request: Request, _: None) -> Response:
+    avatar_id = path_id(request, "avatar")
+    rendition = request.path_params["rendition"]
+    if rendition not in AVATAR_RENDITIONS:
+        raise NotFound("image", rendition)
+    data = await backends(request).blobs.read(avatars.avatar_blob_key(avatar_id, rendition))
+    if data is None:
+        raise NotFound("image", avatar_id)
+    # A new avatar gets new URLs; an old one may be deleted: revalidate.
+    etag = f'"a{avatar_id}-{rendition}"'
     headers: dict[str, Any] = {"Cache-Control": "no-cache", "ETag": etag}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)

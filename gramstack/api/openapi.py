@@ -49,7 +49,7 @@ def implied_errors(endpoint: Endpoint[Any, Any]) -> set[int]:
             found.add(403)  # a cookie request without its CSRF token
     if endpoint.body is not None or endpoint.form is not None:
         found.update((400, 413))
-    if endpoint.page:
+    if endpoint.page or endpoint.query_params:
         found.add(400)
     if endpoint.rate_limit is not None:
         found.add(429)
@@ -113,6 +113,10 @@ def _operation(endpoint: Endpoint[Any, Any]) -> JSON:
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": _inline(kind)}
         for name, kind in endpoint.path_params.items()
+    ]
+    parameters += [
+        {"name": name, "in": "query", "required": required, "schema": _inline(kind)}
+        for name, (kind, required) in endpoint.query_params.items()
     ]
     if endpoint.page:
         parameters += _page_parameters()

@@ -18,7 +18,15 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from gramstack.domain.pagination import MAX_CURSOR_LENGTH
-from gramstack.domain.validation import MAX_BIO, MAX_CAPTION, MAX_COMMENT, MAX_FULL_NAME
+from gramstack.domain.validation import (
+    MAX_BIO,
+    MAX_CAPTION,
+    MAX_COMMENT,
+    MAX_FULL_NAME,
+    MAX_USERNAME,
+    USERNAME_RULE,
+)
+from gramstack.domain.webhooks import MAX_URL_LENGTH, URL_PATTERN
 
 # Text a database can store: JSON may carry NUL and lone surrogates (\ud800);
 # neither PostgreSQL nor UTF-8 can hold them, so such text is refused (400).
@@ -33,8 +41,10 @@ _SPACES = "".join(f"\\u{ord(c):04x}" for c in map(chr, range(0x10000)) if c.issp
 NOT_BLANK_TEXT = rf"^{STORABLE_CHAR}*[^{_SPACES}\u0000]{STORABLE_CHAR}*$"
 
 ID_PATTERN = "^[0-9]{1,19}$"
-USERNAME_PATTERN = "^[A-Za-z0-9._]{1,30}$"
-STORED_USERNAME_PATTERN = "^[a-z0-9._]{1,30}$"
+# The domain's rule (lowercase) with either case accepted; the length is
+# stated beside it (minLength/maxLength), as a regex cannot count it here.
+USERNAME_PATTERN = "^" + USERNAME_RULE.replace("a-z0-9", "A-Za-z0-9") + "$"
+STORED_USERNAME_PATTERN = f"^{USERNAME_RULE}$"
 CURSOR_PATTERN = f"^[A-Za-z0-9_-]{{1,{MAX_CURSOR_LENGTH}}}$"
 
 
@@ -57,7 +67,9 @@ Timestamp = Annotated[
 ]
 Count = Annotated[int, Meta(ge=0)]
 Pixels = Annotated[int, Meta(ge=1, le=1080)]
-StoredUsername = Annotated[str, Meta(pattern=STORED_USERNAME_PATTERN)]
+StoredUsername = Annotated[
+    str, Meta(pattern=STORED_USERNAME_PATTERN, min_length=1, max_length=MAX_USERNAME)
+]
 
 
 # -- responses ------------------------------------------------------------------------
@@ -79,6 +91,13 @@ class UserRef(msgspec.Struct, forbid_unknown_fields=True):
     username: StoredUsername
 
 
+class Avatar(msgspec.Struct, forbid_unknown_fields=True):
+    """A square center crop of the uploaded photo, scaled up or down."""
+
+    thumbnail: Annotated[str, Meta(pattern="^/media/", description="150x150 px, GET without auth")]
+    standard: Annotated[str, Meta(pattern="^/media/", description="320x320 px, GET without auth")]
+
+
 class User(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     id: Id
     username: StoredUsername
@@ -88,6 +107,7 @@ class User(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     follower_count: Count
     following_count: Count
     media_count: Count
+    avatar: Annotated[Avatar | None, Meta(description="null until an avatar is uploaded")]
     followed_by_me: Annotated[
         bool | UnsetType, Meta(description="Present only when the request is authenticated.")
     ] = UNSET
@@ -163,6 +183,23 @@ class ActivityPage(msgspec.Struct, forbid_unknown_fields=True):
     next_cursor: NextCursor
 
 
+class Suggestions(msgspec.Struct, forbid_unknown_fields=True):
+    items: list[User]
+    next_cursor: Annotated[None, Meta(description="Always null: one page.")]
+
+
+class UnreadCount(msgspec.Struct, forbid_unknown_fields=True):
+    count: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=100,
+            description="Activity items newer than the seen mark, counted up to 100"
+            " (100 means 100 or more)",
+        ),
+    ]
+
+
 class Health(msgspec.Struct, forbid_unknown_fields=True):
     status: Literal["ok"]
 
@@ -185,7 +222,10 @@ Username = Annotated[
     str,
     Meta(
         pattern=USERNAME_PATTERN,
-        description="1 to 30 characters of a-z, 0-9, '.' and '_' (case-insensitive)",
+        min_length=1,
+        max_length=MAX_USERNAME,
+        description="1 to 30 characters of a-z, 0-9, '.' and '_' (case-insensitive), with a"
+        " letter or digit, not starting or ending with '.', without '..'",
     ),
 ]
 Password = Annotated[str, text(128, 8)]
@@ -221,6 +261,21 @@ class ProfileUpdate(msgspec.Struct, forbid_unknown_fields=True):
     bio: Bio | UnsetType = UNSET
 
 
+class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
+    current_password: AnyText
+    new_password: Password
+
+
+class AccountDeletion(msgspec.Struct, forbid_unknown_fields=True):
+    password: AnyText
+
+
+class SeenMark(msgspec.Struct, forbid_unknown_fields=True):
+    """`up_to`: the ID of one of the caller's activity items."""
+
+    up_to: Id
+
+
 class NewComment(msgspec.Struct, forbid_unknown_fields=True):
     text: CommentText
 
@@ -239,9 +294,32 @@ class Upload(msgspec.Struct, forbid_unknown_fields=True):
     caption: Caption = ""
 
 
-# -- path parameters ----------------------------------------------------------------------
+class AvatarUpload(msgspec.Struct, forbid_unknown_fields=True):
+    """The multipart form of `PUT /api/v1/me/avatar`: one `file` part."""
+
+    file: Annotated[
+        bytes,
+        Meta(
+            description="A still JPEG, PNG or WebP image, not empty",
+            extra_json_schema={"format": "binary", "minLength": 1},
+        ),
+    ]
+
+
+# -- path and query parameters --------------------------------------------------------------
 
 Rendition = Literal["thumb.jpg", "std.jpg"]
+AvatarRendition = Literal["thumb.jpg", "std.jpg"]
+SearchQuery = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=30,
+        description="1 to 30 characters: a prefix of a username or of a word of a full name",
+        extra_json_schema={"pattern": STORABLE_TEXT},
+    ),
+]
+SuggestionLimit = Annotated[int, Meta(ge=1, le=50)]
 
 
 class OpenAPIDocument(msgspec.Struct):
@@ -251,3 +329,36 @@ class OpenAPIDocument(msgspec.Struct):
     info: dict[str, str]
     paths: dict[str, dict[str, Any]]
     components: dict[str, dict[str, Any]]
+
+
+# -- webhooks (not in api.md: an addition, documented here and in the OpenAPI) --
+
+WebhookUrl = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=MAX_URL_LENGTH,
+        pattern=URL_PATTERN,
+        description=f"absolute http(s) URL, at most {MAX_URL_LENGTH} characters",
+    ),
+]
+
+
+class WebhookSetting(msgspec.Struct, forbid_unknown_fields=True):
+    """`PUT /api/v1/me/webhook`: an absolute http(s) URL; loopback and
+    private addresses are refused (403) unless the server allows them."""
+
+    url: WebhookUrl
+
+
+class Webhook(msgspec.Struct, forbid_unknown_fields=True):
+    url: str
+
+
+class RegisteredWebhook(msgspec.Struct, forbid_unknown_fields=True):
+    """The secret is shown only here: each delivery carries
+    `X-Gramstack-Signature: sha256=<hex HMAC-SHA256 of the raw body>` and
+    `X-Gramstack-Event-Id` (the same on every retry of one event)."""
+
+    url: str
+    secret: str

@@ -7,6 +7,7 @@ from msgspec import UNSET
 
 from gramstack.api import schemas
 from gramstack.domain import models
+from gramstack.domain.avatars import avatar_blob_key
 from gramstack.domain.media import STANDARD, THUMBNAIL, blob_key
 from gramstack.speedups.timefmt import format_timestamp
 
@@ -26,11 +27,21 @@ def user(record: models.UserRecord, followed_by_me: bool | None = None) -> schem
         username=record.username,
         full_name=record.full_name,
         bio=record.bio,
-        created_at=timestamp(record.created_at),
+        created_at=record.created_at_text or timestamp(record.created_at),
         follower_count=record.follower_count,
         following_count=record.following_count,
         media_count=record.media_count,
+        avatar=avatar(record.avatar_id),
         followed_by_me=UNSET if followed_by_me is None else followed_by_me,
+    )
+
+
+def avatar(avatar_id: int | None) -> schemas.Avatar | None:
+    if avatar_id is None:
+        return None
+    return schemas.Avatar(
+        thumbnail=f"/media/{avatar_blob_key(avatar_id, THUMBNAIL)}",
+        standard=f"/media/{avatar_blob_key(avatar_id, STANDARD)}",
     )
 
 
@@ -48,7 +59,7 @@ def media(view: models.MediaView) -> schemas.Media:
         id=str(record.id),
         owner=user_ref(view.owner),
         caption=record.caption,
-        created_at=timestamp(record.created_at),
+        created_at=record.created_at_text or timestamp(record.created_at),
         width=record.width,
         height=record.height,
         images=schemas.Images(

@@ -4,7 +4,9 @@ prefix changes whenever a cached value's shape does."""
 
 from __future__ import annotations
 
-VERSION = "v1"
+import hashlib
+
+VERSION = "v2"  # v2: users and media as MessagePack arrays
 
 
 def username_key(username: str) -> str:
@@ -48,6 +50,24 @@ def follows_key(follower_id: int, followee_id: int) -> str:
 def liked_key(user_id: int, media_id: int) -> str:
     """b"1" when the like exists, b"0" when not (``liked_by_me``)."""
     return f"{VERSION}:liked:{user_id}:{media_id}"
+
+
+def user_search_key(prefix: str) -> str:
+    """The best-ranked user IDs whose username or a name word starts with
+    ``prefix`` (lowercase). Hashed: the prefix may hold any character,
+    a memcached key may not."""
+    digest = hashlib.sha256(prefix.encode()).hexdigest()[:32]
+    return f"{VERSION}:usearch:{digest}"
+
+
+def suggestions_key(user_id: int) -> str:
+    """The ranked IDs of the accounts suggested to ``user_id``."""
+    return f"{VERSION}:suggest:{user_id}"
+
+
+def unread_key(user_id: int) -> str:
+    """The number of ``user_id``'s activity items newer than their seen mark."""
+    return f"{VERSION}:unread:{user_id}"
 
 
 def pulled_followees_key(follower_id: int) -> str:

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 
 from gramstack.cache import keys
+from gramstack.domain import jobs
 from gramstack.domain.backends import Backends
 from gramstack.domain.errors import NotFound, Unauthorized, UsernameTaken
 from gramstack.domain.hydration import user_records
@@ -109,3 +110,40 @@ async def update_me(b: Backends, viewer: int, full_name: str | None, bio: str | 
     if updated is None:
         raise NotFound("user", viewer)
     return updated
+
+
+async def _check_password(b: Backends, viewer: int, password: str) -> str:
+    """The stored hash ``password`` matches; Unauthorized when it does not."""
+    stored = await b.store.accounts.password_hash(viewer)
+    if stored is None or not await b.passwords.verify(stored, password):
+        raise Unauthorized("wrong password")
+    return stored
+
+
+async def change_password(
+    b: Backends, viewer: int, token: str, current_password: str, new_password: str
+) -> None:
+    """Set a new password; every session but the caller's stops working at
+    once (sessions are checked on the leader on every request, never from a
+    cache, so the revocation's commit is the moment they stop)."""
+    checked = await _check_password(b, viewer, current_password)
+    check_password(new_password)
+    new_hash = await b.passwords.hash(new_password)
+    if not await b.store.accounts.change_password(
+        viewer, checked, new_hash, hash_token(token), b.clock_ms()
+    ):
+        # Changed by a concurrent request since it was checked.
+        raise Unauthorized("wrong password")
+
+
+async def delete_account(b: Backends, viewer: int, password: str) -> None:
+    """Mark the account deleted and revoke its sessions now (it disappears
+    from every read at once); the ``account_deletion`` job, enqueued in
+    the same transaction, clears what it made."""
+    await _check_password(b, viewer, password)
+    now = b.clock_ms()
+    job = jobs.account_deletion(b.next_id(), viewer)
+    username = await b.store.accounts.mark_deleted(viewer, now, [job])
+    if username is None:
+        raise Unauthorized("invalid or revoked token")
+    await b.cache.delete([keys.username_key(username), keys.user_key(viewer)])

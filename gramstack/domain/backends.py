@@ -14,8 +14,8 @@ from typing import BinaryIO
 from gramstack.cache.ports import LeaseCache
 from gramstack.domain.ids import IdGenerator
 from gramstack.domain.passwords import Passwords
-from gramstack.domain.ports import PrimaryStore
-from gramstack.media.ports import BlobStore, ProcessedImage
+from gramstack.domain.ports import PrimaryStore, WebhookSender
+from gramstack.media.ports import AvatarImage, BlobStore, ProcessedImage
 from gramstack.placement.ports import Placement
 from gramstack.regional.ports import RegionalStore
 
@@ -31,6 +31,12 @@ class Limits:
     cache_ttl_s: int = 300
     # Authors with more followers are not fanned out; feeds pull their posts.
     fanout_pull_threshold: int = 10_000
+    # Webhooks: deliveries tried per event, the first retry's delay (doubled
+    # each time, with jitter), and whether loopback/private addresses may be
+    # registered (tests, private deployments).
+    webhook_max_attempts: int = 5
+    webhook_backoff_ms: int = 2_000
+    webhook_allow_private: bool = False
 
 
 @dataclass
@@ -45,6 +51,8 @@ class Backends:
     limits: Limits = field(default_factory=Limits)
     clock_ms: Callable[[], int] = wall_clock_ms
     ids: IdGenerator | None = None  # set once this process holds an ID shard lease
+    process_avatar: Callable[[BinaryIO], AvatarImage] | None = None  # CPU-bound, like process_image
+    webhooks: WebhookSender | None = None  # set where jobs run
 
     def next_id(self) -> int:
         if self.ids is None:

@@ -48,6 +48,7 @@ async def delete_comment(b: Backends, viewer: int, comment_id: int) -> None:
         # The inbox is the deleter's own: they must not see the item on their
         # next request, so do now what the queued job would do a bit later.
         await b.write_regional(viewer, lambda r: r.remove_activity(viewer, comment.id))
+        await b.store.inbox_marks.inbox_changed([viewer])
 
 
 async def list_comments(

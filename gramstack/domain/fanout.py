@@ -10,7 +10,7 @@ feed merges their recent posts in at read time (``domain.feed``).
 
 from __future__ import annotations
 
-from gramstack.domain import jobs
+from gramstack.domain import account_deletion, jobs, webhooks
 from gramstack.domain.backends import Backends
 from gramstack.records import Job
 
@@ -63,10 +63,17 @@ async def run_job(b: Backends, job: Job) -> None:
         case jobs.InboxAdd() as added:
             activity = added.activity()
             await b.write_regional(added.user_id, lambda r: r.add_activity(added.user_id, activity))
+            await b.store.inbox_marks.inbox_changed([added.user_id])
+            # Every event that reaches an inbox, of any type, goes to the
+            # owner's webhook too: as a job of its own, never inline.
+            await webhooks.enqueue_delivery(b, added)
+        case jobs.WebhookDeliver() as delivery:
+            await webhooks.deliver(b, delivery)
         case jobs.InboxRemove() as removal:
             await b.write_regional(
                 removal.user_id, lambda r: r.remove_activity(removal.user_id, removal.id)
             )
+            await b.store.inbox_marks.inbox_changed([removal.user_id])
         case jobs.MoveUser() as move:
             # One step of the move per run; the next is a new job, due when
             # the location caches have caught up (see placement.migrator).
@@ -75,3 +82,5 @@ async def run_job(b: Backends, job: Job) -> None:
                 await b.store.queue.enqueue(
                     [jobs.move_user(b.next_id(), move.user_id, move.region)], again
                 )
+        case jobs.AccountDeletion() as deletion:
+            await account_deletion.run(b, deletion.user_id)

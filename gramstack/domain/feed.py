@@ -19,7 +19,7 @@ import json
 
 from gramstack.cache import keys
 from gramstack.domain.backends import Backends
-from gramstack.domain.hydration import media_views_by_id
+from gramstack.domain.hydration import media_views_and_follows
 from gramstack.domain.media import FIRST_PAGE, newest_media_ids
 from gramstack.domain.models import MediaView, Page, PageRequest
 from gramstack.domain.pagination import encode_cursor
@@ -88,9 +88,10 @@ async def home_feed(b: Backends, viewer: int, page: PageRequest) -> Page[MediaVi
         ids = await _newest_ids(b, viewer, pulled, after, wanted + 1)
         more = len(ids) > wanted
         ids = ids[:wanted]
-        views = await media_views_by_id(b, ids, viewer)
-        authors = {v.owner.id for v in views} - {viewer}
-        followed = await b.store.graph.followed_among(viewer, list(authors)) if authors else set()
+        # Which authors are still followed comes through the cache (the
+        # per-pair keys of ``followed_by_me``) in the owners' multi-get: a
+        # warm feed page asks the store for the timeline alone.
+        views, followed = await media_views_and_follows(b, ids, viewer)
         items.extend(v for v in views if v.owner.id == viewer or v.owner.id in followed)
         if ids:
             after = ids[-1]

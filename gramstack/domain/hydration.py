@@ -4,22 +4,24 @@ query per page rather than one per item.
 
 Records and flags come through the lease cache: a page is one multi-get
 (one round trip per cache server) and one store query for what missed.
-Cached values are the records' fields as a JSON array, under keys that carry
-the schema version (``cache.keys``).
+Cached values are the records as MessagePack arrays (msgspec, compiled both
+ways) with their creation time already formatted, under keys that carry the
+schema version (``cache.keys``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import fields
 from typing import TypeVar
+
+import msgspec
 
 from gramstack.cache import keys
 from gramstack.domain.backends import Backends
 from gramstack.domain.errors import NotFound, ValidationFailed
 from gramstack.domain.models import MediaRecord, MediaView, UserRecord, UserView
 from gramstack.domain.validation import normalize_username
+from gramstack.speedups.timefmt import format_timestamp
 
 
 async def user_id_for(b: Backends, username: str) -> int:
@@ -42,8 +44,16 @@ async def user_id_for(b: Backends, username: str) -> int:
 R = TypeVar("R", UserRecord, MediaRecord)
 
 
+_ENCODER = msgspec.msgpack.Encoder()
+_USER_DECODER = msgspec.msgpack.Decoder(UserRecord)
+_MEDIA_DECODER = msgspec.msgpack.Decoder(MediaRecord)
+
+
 def _encode(record: UserRecord | MediaRecord) -> bytes:
-    return json.dumps([getattr(record, f.name) for f in fields(record)]).encode()
+    if not record.created_at_text:
+        text = format_timestamp(record.created_at)
+        record = msgspec.structs.replace(record, created_at_text=text)
+    return _ENCODER.encode(record)
 
 
 async def _cached_records(
@@ -51,7 +61,7 @@ async def _cached_records(
     ids: Sequence[int],
     key_of: Callable[[int], str],
     load: Callable[[list[int]], Awaitable[Mapping[int, R]]],
-    record_type: type[R],
+    decoder: msgspec.msgpack.Decoder[R],
 ) -> dict[int, R]:
     by_key = {key_of(i): i for i in dict.fromkeys(ids)}
     if not by_key:
@@ -62,7 +72,7 @@ async def _cached_records(
         return {key_of(i): _encode(record) for i, record in found.items()}
 
     cached = await b.cache.get_many_or_load(list(by_key), load_many, b.limits.cache_ttl_s)
-    return {by_key[k]: record_type(*json.loads(v)) for k, v in cached.items()}
+    return {by_key[k]: decoder.decode(v) for k, v in cached.items()}
 
 
 async def user_records(
@@ -73,7 +83,7 @@ async def user_records(
     async def load(ids: list[int]) -> Mapping[int, UserRecord]:
         return await b.store.accounts.users(ids, viewer=viewer)
 
-    return await _cached_records(b, user_ids, keys.user_key, load, UserRecord)
+    return await _cached_records(b, user_ids, keys.user_key, load, _USER_DECODER)
 
 
 async def media_records(
@@ -84,48 +94,73 @@ async def media_records(
     async def load(ids: list[int]) -> Mapping[int, MediaRecord]:
         return await b.store.media.media(ids, viewer=viewer)
 
-    return await _cached_records(b, media_ids, keys.media_key, load, MediaRecord)
+    return await _cached_records(b, media_ids, keys.media_key, load, _MEDIA_DECODER)
 
 
-async def _members(
+def _flag(member: bool) -> bytes:
+    return b"1" if member else b"0"
+
+
+async def _users_and_flags(
     b: Backends,
-    candidates: Sequence[int],
-    key_of: Callable[[int], str],
-    load: Callable[[list[int]], Awaitable[set[int]]],
-) -> set[int]:
-    """Which candidates are in a set (followed, liked): one cached b"1" or
-    b"0" per pair, so a new follow or like evicts exactly one key."""
-    by_key = {key_of(c): c for c in dict.fromkeys(candidates)}
-    if not by_key:
-        return set()
+    user_ids: Sequence[int],
+    viewer: int | None,
+    *,
+    liked: Sequence[int] = (),
+    followed: Sequence[int] = (),
+) -> tuple[dict[int, UserRecord], set[int], set[int]]:
+    """Users by ID, and which of ``liked`` (media) the viewer likes and which
+    of ``followed`` (users) they follow, in one cache multi-get and at most
+    one store query per kind for what missed.
+
+    A flag is one cached b"1" or b"0" per (viewer, object) pair: a new like
+    or follow evicts exactly one key, and "no" is cached like "yes", so a
+    page seen twice asks the store nothing."""
+    users = {keys.user_key(i): i for i in dict.fromkeys(user_ids)}
+    likes: dict[str, int] = {}
+    follows: dict[str, int] = {}
+    if viewer is not None:
+        likes = {keys.liked_key(viewer, m): m for m in dict.fromkeys(liked)}
+        follows = {keys.follows_key(viewer, u): u for u in dict.fromkeys(followed)}
+    if not (users or likes or follows):
+        return {}, set(), set()
 
     async def load_many(wanted: Sequence[str]) -> dict[str, bytes]:
-        found = await load([by_key[k] for k in wanted])
-        return {k: b"1" if by_key[k] in found else b"0" for k in wanted}
+        loaded: dict[str, bytes] = {}
+        missing_users = [users[k] for k in wanted if k in users]
+        if missing_users:
+            found = await b.store.accounts.users(missing_users, viewer=viewer)
+            loaded.update({keys.user_key(i): _encode(r) for i, r in found.items()})
+        missing_likes = [likes[k] for k in wanted if k in likes]
+        if missing_likes and viewer is not None:
+            yes = await b.store.reactions.liked_among(viewer, missing_likes)
+            loaded.update({keys.liked_key(viewer, m): _flag(m in yes) for m in missing_likes})
+        missing_follows = [follows[k] for k in wanted if k in follows]
+        if missing_follows and viewer is not None:
+            yes = await b.store.graph.followed_among(viewer, missing_follows)
+            loaded.update({keys.follows_key(viewer, u): _flag(u in yes) for u in missing_follows})
+        return loaded
 
-    cached = await b.cache.get_many_or_load(list(by_key), load_many, b.limits.cache_ttl_s)
-    return {by_key[k] for k, v in cached.items() if v == b"1"}
+    wanted = [*users, *likes, *follows]
+    cached = await b.cache.get_many_or_load(wanted, load_many, b.limits.cache_ttl_s)
+    found_users = {users[k]: _USER_DECODER.decode(v) for k, v in cached.items() if k in users}
+    liked_ids = {likes[k] for k, v in cached.items() if v == b"1" and k in likes}
+    followed_ids = {follows[k] for k, v in cached.items() if v == b"1" and k in follows}
+    return found_users, liked_ids, followed_ids
 
 
 async def followed_among(b: Backends, viewer: int, candidates: Sequence[int]) -> set[int]:
-    async def load(ids: list[int]) -> set[int]:
-        return await b.store.graph.followed_among(viewer, ids)
-
-    return await _members(b, candidates, lambda c: keys.follows_key(viewer, c), load)
+    _, _, followed = await _users_and_flags(b, (), viewer, followed=candidates)
+    return followed
 
 
 async def liked_among(b: Backends, viewer: int, media_ids: Sequence[int]) -> set[int]:
-    async def load(ids: list[int]) -> set[int]:
-        return await b.store.reactions.liked_among(viewer, ids)
-
-    return await _members(b, media_ids, lambda m: keys.liked_key(viewer, m), load)
+    _, liked, _ = await _users_and_flags(b, (), viewer, liked=media_ids)
+    return liked
 
 
 async def user_views(b: Backends, user_ids: Sequence[int], viewer: int | None) -> list[UserView]:
-    users = await user_records(b, user_ids, viewer)
-    followed: set[int] = set()
-    if viewer is not None:
-        followed = await followed_among(b, viewer, list(users))
+    users, _, followed = await _users_and_flags(b, user_ids, viewer, followed=user_ids)
     return [
         UserView(users[uid], None if viewer is None else uid in followed)
         for uid in user_ids
@@ -143,11 +178,34 @@ async def user_view(b: Backends, user_id: int, viewer: int | None) -> UserView:
 async def media_views(
     b: Backends, media: Sequence[MediaRecord], viewer: int | None
 ) -> list[MediaView]:
-    owners = await user_records(b, [m.owner_id for m in media], viewer)
-    liked: set[int] = set()
-    if viewer is not None:
-        liked = await liked_among(b, viewer, [m.id for m in media])
-    return [MediaView(m, owners[m.owner_id], m.id in liked) for m in media if m.owner_id in owners]
+    views, _ = await _media_views(b, media, viewer, owners_followed=False)
+    return views
+
+
+async def media_views_and_follows(
+    b: Backends, media_ids: Sequence[int], viewer: int
+) -> tuple[list[MediaView], set[int]]:
+    """Views in the order given (deleted media dropped), and which of their
+    owners the viewer follows (the feed's filter), the follows from the same
+    multi-get as the owners and ``liked_by_me``."""
+    found = await media_records(b, media_ids, viewer)
+    media = [found[i] for i in media_ids if i in found]
+    return await _media_views(b, media, viewer, owners_followed=True)
+
+
+async def _media_views(
+    b: Backends, media: Sequence[MediaRecord], viewer: int | None, *, owners_followed: bool
+) -> tuple[list[MediaView], set[int]]:
+    owner_ids = [m.owner_id for m in media]
+    owners, liked, followed = await _users_and_flags(
+        b,
+        owner_ids,
+        viewer,
+        liked=[m.id for m in media],
+        followed=[o for o in owner_ids if o != viewer] if owners_followed else (),
+    )
+    views = [MediaView(m, owners[m.owner_id], m.id in liked) for m in media if m.owner_id in owners]
+    return views, followed
 
 
 async def media_views_by_id(

@@ -84,10 +84,63 @@ class MoveUser(_Payload, frozen=True):
     region: str
 
 
-Payload = FanoutMedia | MediaRemoved | InboxAdd | InboxRemove | MoveUser
+class AccountDeletion(_Payload, frozen=True):
+    """Clear everything a deleted account made (``domain.account_deletion``);
+    re-enqueued until done, each run a bounded number of batches."""
+
+    KIND: ClassVar[str] = "account_deletion"
+    user_id: int
+
+
+class WebhookDeliver(_Payload, frozen=True):
+    """POST one activity item to ``user_id``'s webhook; ``attempt`` counts
+    the deliveries tried before this one (each retry is a new job)."""
+
+    KIND: ClassVar[str] = "webhook_deliver"
+    user_id: int
+    id: int  # the activity's: the event ID receivers deduplicate on
+    type: ActivityType
+    actor_id: int
+    media_id: int | None
+    created_at: int
+    attempt: int = 0
+
+    @classmethod
+    def of(cls, added: InboxAdd) -> WebhookDeliver:
+        return cls(
+            user_id=added.user_id,
+            id=added.id,
+            type=added.type,
+            actor_id=added.actor_id,
+            media_id=added.media_id,
+            created_at=added.created_at,
+        )
+
+    def retried(self) -> WebhookDeliver:
+        return msgspec.structs.replace(self, attempt=self.attempt + 1)
+
+
+Payload = (
+    FanoutMedia
+    | MediaRemoved
+    | InboxAdd
+    | InboxRemove
+    | MoveUser
+    | AccountDeletion
+    | WebhookDeliver
+)
 
 KINDS: dict[str, type[Payload]] = {
-    cls.KIND: cls for cls in (FanoutMedia, MediaRemoved, InboxAdd, InboxRemove, MoveUser)
+    cls.KIND: cls
+    for cls in (
+        FanoutMedia,
+        MediaRemoved,
+        InboxAdd,
+        InboxRemove,
+        MoveUser,
+        AccountDeletion,
+        WebhookDeliver,
+    )
 }
 _ENCODER = msgspec.json.Encoder()
 _DECODERS: dict[str, msgspec.json.Decoder[Payload]] = {
@@ -127,3 +180,7 @@ def inbox_remove(job_id: int, user_id: int, activity_id: int) -> NewJob:
 
 def move_user(job_id: int, user_id: int, region: str) -> NewJob:
     return MoveUser(user_id, region).queued(job_id)
+
+
+def account_deletion(job_id: int, user_id: int) -> NewJob:
+    return AccountDeletion(user_id).queued(job_id)

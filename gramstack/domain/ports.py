@@ -10,12 +10,22 @@ in the block rolls it back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from gramstack.placement.ports import LocationTable
-from gramstack.records import CommentRecord, Job, LikeOutcome, MediaRecord, NewJob, UserRecord
+from gramstack.records import (
+    CommentRecord,
+    Job,
+    LikeOutcome,
+    MediaRecord,
+    NewJob,
+    UserRecord,
+    WebhookOutcome,
+    WebhookRecord,
+    WebhookRequest,
+)
 
 
 class JobSink(Protocol):
@@ -50,6 +60,70 @@ class AccountStore(Protocol):
     async def revoke_session(
         self, token_hash: str, now: int, *, actor: int | None = None
     ) -> None: ...
+
+    async def set_avatar(
+        self, user_id: int, avatar_id: int | None
+    ) -> tuple[UserRecord, int | None] | None:
+        """The updated user and the avatar ID it replaced; None: no such user."""
+        ...
+
+    async def password_hash(self, user_id: int) -> str | None: ...
+
+    async def change_password(
+        self, user_id: int, expected_hash: str, password_hash: str, keep_token_hash: str, now: int
+    ) -> bool:
+        """Also revokes every session but ``keep_token_hash``'s, in the same
+        transaction; False (nothing changed) unless the stored hash is ``expected_hash``."""
+        ...
+
+    async def mark_deleted(self, user_id: int, now: int, jobs: Sequence[NewJob]) -> str | None:
+        """The freed username; None when there is no such live user."""
+        ...
+
+
+class AccountErasure(Protocol):
+    """Account deletion's batches (``storage.erasure``): read a batch, clean
+    what lives outside the primary store, then delete exactly those rows."""
+
+    async def following_batch(self, user_id: int, limit: int) -> list[tuple[int, int]]: ...
+
+    async def follower_batch(self, user_id: int, limit: int) -> list[tuple[int, int]]: ...
+
+    async def delete_follows(self, follow_ids: Sequence[int]) -> int: ...
+
+    async def like_batch(self, user_id: int, limit: int) -> list[tuple[int, int, int]]: ...
+
+    async def delete_likes(self, like_ids: Sequence[int]) -> int: ...
+
+    async def comment_batch(self, user_id: int, limit: int) -> list[tuple[int, int, int]]: ...
+
+    async def delete_comments(self, comment_ids: Sequence[int]) -> int: ...
+
+    async def media_batch(self, user_id: int, limit: int) -> list[int]: ...
+
+    async def delete_media(self, owner_id: int, media_ids: Sequence[int]) -> int: ...
+
+    async def avatar_of_deleted(self, user_id: int) -> int | None: ...
+
+    async def delete_account(self, user_id: int) -> bool: ...
+
+
+class InboxMarks(Protocol):
+    async def inbox_changed(self, user_ids: Sequence[int]) -> None: ...
+
+    async def seen_id(self, user_id: int) -> int: ...
+
+    async def mark_seen(self, user_id: int, up_to: int) -> None: ...
+
+    async def forget(self, user_id: int) -> None: ...
+
+
+class DiscoveryStore(Protocol):
+    async def search_users(self, prefix: str, offset: int, limit: int) -> list[int]: ...
+
+    async def suggested_users(self, viewer: int, limit: int) -> list[int]: ...
+
+    async def most_followed(self, limit: int) -> list[int]: ...
 
 
 class GraphStore(Protocol):
@@ -171,6 +245,32 @@ class Readiness(Protocol):
         ...
 
 
+class WebhookStore(Protocol):
+    async def set_webhook(self, hook: WebhookRecord) -> None: ...
+
+    async def webhook(self, user_id: int) -> WebhookRecord | None: ...
+
+    async def remove_webhook(self, user_id: int) -> bool:
+        """False when there was none."""
+        ...
+
+
+# Told how a background delivery ended (to retry it, or give up).
+WebhookDone = Callable[[WebhookOutcome], Awaitable[None]]
+
+
+class WebhookSender(Protocol):
+    """Sends webhook requests off the caller's path (``gramstack.webhooks``)."""
+
+    def start(self, request: WebhookRequest, done: WebhookDone) -> bool:
+        """Begin sending ``request`` in the background, within the sender's
+        deadline, and call ``done`` with the outcome; False (nothing
+        started) when the sender already has all the deliveries it may run."""
+        ...
+
+    async def close(self) -> None: ...
+
+
 class PrimaryStore(Protocol):
     @property
     def accounts(self) -> AccountStore: ...
@@ -183,6 +283,15 @@ class PrimaryStore(Protocol):
 
     @property
     def reactions(self) -> ReactionStore: ...
+
+    @property
+    def erasure(self) -> AccountErasure: ...
+
+    @property
+    def discovery(self) -> DiscoveryStore: ...
+
+    @property
+    def inbox_marks(self) -> InboxMarks: ...
 
     @property
     def queue(self) -> JobQueue: ...
@@ -198,3 +307,6 @@ class PrimaryStore(Protocol):
 
     @property
     def readiness(self) -> Readiness: ...
+
+    @property
+    def webhooks(self) -> WebhookStore: ...

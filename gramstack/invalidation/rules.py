@@ -40,7 +40,24 @@ def _ints(change: ChangedRow, *columns: str) -> list[int] | None:
 
 def _users(change: ChangedRow) -> list[str]:
     found = _ints(change, "id")
-    return [] if found is None else [keys.user_key(found[0])]
+    affected = [] if found is None else [keys.user_key(found[0])]
+    username = change.value("username")
+    # A username changes hands only when an account is deleted and the name
+    # signed up again: then its cached ID is the deleted account's.
+    if isinstance(username, str) and change.action != "update":
+        affected.append(keys.username_key(username))
+    return affected
+
+
+# The longest query user search takes (api.md: ``q`` is 1..30 characters).
+SEARCH_PREFIX_MAX = 30
+
+
+def _user_words(change: ChangedRow) -> list[str]:
+    word = change.value("word")
+    if not isinstance(word, str):
+        return []
+    return [keys.user_search_key(word[:n]) for n in range(1, min(len(word), SEARCH_PREFIX_MAX) + 1)]
 
 
 def _media(change: ChangedRow) -> list[str]:
@@ -59,7 +76,12 @@ def _follows(change: ChangedRow) -> list[str]:
     found = _ints(change, "follower_id", "followee_id")
     if found is None:
         return []
-    return [keys.follows_key(*found), keys.pulled_followees_key(found[0])]
+    # The follower's pulled followees change; their suggestions exclude whom they follow.
+    return [
+        keys.follows_key(*found),
+        keys.pulled_followees_key(found[0]),
+        keys.suggestions_key(found[0]),
+    ]
 
 
 def _likes(change: ChangedRow) -> list[str]:
@@ -72,15 +94,22 @@ def _sessions(change: ChangedRow) -> list[str]:
     return [] if token_hash is None else [keys.session_key(str(token_hash))]
 
 
+def _inbox_marks(change: ChangedRow) -> list[str]:
+    found = _ints(change, "user_id")
+    return [] if found is None else [keys.unread_key(found[0])]
+
+
 Rule = Callable[[ChangedRow], list[str]]
 
 # table -> (columns the rule reads, rule)
 RULES: Mapping[str, tuple[tuple[str, ...], Rule]] = {
-    "users": (("id",), _users),
+    "users": (("id", "username"), _users),
+    "user_words": (("word",), _user_words),
     "media": (("id", "owner_id"), _media),
     "follows": (("follower_id", "followee_id"), _follows),
     "likes": (("user_id", "media_id"), _likes),
     "sessions": (("token_hash",), _sessions),
+    "inbox_marks": (("user_id",), _inbox_marks),
 }
 TABLES: tuple[str, ...] = tuple(RULES)
 COLUMNS: Mapping[str, tuple[str, ...]] = {table: rule[0] for table, rule in RULES.items()}

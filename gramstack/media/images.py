@@ -14,9 +14,9 @@ from typing import BinaryIO
 
 from PIL import Image, ImageCms, ImageOps
 
-from gramstack.media.ports import ImageTooLarge, ProcessedImage, UnreadableImage
+from gramstack.media.ports import AvatarImage, ImageTooLarge, ProcessedImage, UnreadableImage
 
-__all__ = ["ProcessedImage", "process_image"]
+__all__ = ["AvatarImage", "ProcessedImage", "process_avatar", "process_image"]
 
 THUMBNAIL_SIZE = 150
 STANDARD_SIZE = 1080
@@ -48,6 +48,27 @@ def process_image(source: BinaryIO, *, max_pixels: int) -> ProcessedImage:
             thumbnail=_encode(thumbnail),
             standard=_encode(standard),
         )
+
+
+AVATAR_THUMBNAIL_SIZE = 150
+AVATAR_STANDARD_SIZE = 320
+
+
+def process_avatar(source: BinaryIO, *, max_pixels: int) -> AvatarImage:
+    """A square center crop scaled to exactly 150 and 320 px (up if smaller)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        decoded, icc_profile = _decode(source, max_pixels)
+        upright = _to_srgb(_flatten(decoded), icc_profile)
+        side = min(upright.size)
+        left = (upright.width - side) // 2
+        top = (upright.height - side) // 2
+        square = upright.crop((left, top, left + side, top + side))
+        sizes = (AVATAR_STANDARD_SIZE, AVATAR_THUMBNAIL_SIZE)
+        standard, thumbnail = (
+            square.resize((n, n), Image.Resampling.LANCZOS, reducing_gap=3.0) for n in sizes
+        )
+        return AvatarImage(thumbnail=_encode(thumbnail), standard=_encode(standard))
 
 
 def _decode(source: BinaryIO, max_pixels: int) -> tuple[Image.Image, bytes | None]:

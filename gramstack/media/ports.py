@@ -34,6 +34,14 @@ class ProcessedImage:
     standard: bytes  # JPEG, long side <= STANDARD_SIZE, never upscaled
 
 
+@dataclass(frozen=True)
+class AvatarImage:
+    """An avatar upload cropped to a square and scaled (``media.images.process_avatar``)."""
+
+    thumbnail: bytes  # JPEG, exactly AVATAR_THUMBNAIL_SIZE square
+    standard: bytes  # JPEG, exactly AVATAR_STANDARD_SIZE square
+
+
 @runtime_checkable
 class BlobStore(Protocol):
     """Original and resized images, addressed by slash-separated keys."""

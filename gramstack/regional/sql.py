@@ -248,6 +248,27 @@ class SqlRegionalStore:
             await conn.execute("DELETE FROM timeline WHERE user_id = $1", user_id)
             await conn.execute("DELETE FROM inbox WHERE user_id = $1", user_id)
 
+    async def has_activity(self, user_id: int, activity_id: int) -> bool:
+        async with self.db.read(fresh=True) as conn:
+            found = await conn.fetchval(
+                f"SELECT 1 FROM inbox WHERE user_id = $1 AND id = $2 AND type <> '{_REMOVED}'",
+                user_id,
+                activity_id,
+            )
+        return found is not None
+
+    async def count_activity_after(self, user_id: int, after: int, cap: int) -> int:
+        # A range of the partition above ``after``, stopped at ``cap`` rows.
+        async with self.db.read(fresh=True) as conn:
+            value = await conn.fetchval(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM inbox WHERE user_id = $1 AND id > $2"
+                f" AND type <> '{_REMOVED}' LIMIT $3) AS newer",
+                user_id,
+                after,
+                cap,
+            )
+        return int(value or 0)
+
     async def ping(self) -> None:
         await self.db.ping()
 

@@ -8,6 +8,7 @@ configured apps in one process as it likes.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -25,6 +26,8 @@ class ConfigError(ValueError):
 # A memcached server as (host, port).
 Address = tuple[str, int]
 CacheBackend = Literal["memory", "memcached", "none"]
+# An address or CIDR block ("10.0.0.0/8", "::1"); a bare address is a /32 or /128.
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def _one_worker_per_core() -> int:
@@ -108,6 +111,15 @@ class Settings:
     max_header_bytes: int = 64 * 1024
     # How often the invalidator reads its slot's lag (the metric's freshness).
     invalidator_slot_lag_every_s: float = 5.0
+    # Edge of the HTTP layer (issue 12). X-Forwarded-For (and -Proto) count
+    # only when the connection comes from one of trusted_proxies (addresses
+    # or CIDR blocks, written "10.0.0.1,10.1.0.0/16"); by default nobody is
+    # trusted and the client address is the socket's peer, so the signup and
+    # login rate limits cannot be dodged by inventing forwarded addresses.
+    # cookie_secure marks the session and CSRF cookies Secure (set it when
+    # the site is served over HTTPS, directly or behind a TLS proxy).
+    trusted_proxies: tuple[Network, ...] = ()
+    cookie_secure: bool = False
     # Regions (issue 13). Every region named here has its own regional store
     # (a SQLite file under data_dir/regions embedded, or the PostgreSQL
     # cluster of regional_urls), its own cache pool and, scaled out, its own
@@ -133,6 +145,19 @@ class Settings:
     # Authors with more followers than this are not fanned out on write:
     # their recent posts are merged into followers' feeds at read time.
     fanout_pull_threshold: int = 10_000
+    # Webhooks (``gramstack.webhooks``), sent by the job worker in the
+    # background: each attempt's total deadline, attempts per event and the
+    # first retry's delay (doubling, jittered), deliveries in flight per
+    # process, failures in a row that open a destination's circuit and how
+    # long it stays open, and whether loopback/private addresses may be
+    # used (off: a user could otherwise make the server call its own network).
+    webhook_deadline_s: float = 5.0
+    webhook_max_attempts: int = 5
+    webhook_backoff_s: float = 2.0
+    webhook_max_in_flight: int = 100
+    webhook_breaker_failures: int = 5
+    webhook_breaker_cooldown_s: float = 30.0
+    webhook_allow_private: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -235,6 +260,17 @@ def _parse_names(raw: Any) -> tuple[str, ...]:
     return names
 
 
+def _parse_networks(raw: Any) -> tuple[Network, ...]:
+    if isinstance(raw, tuple) and all(isinstance(n, Network) for n in raw):
+        return raw
+    try:
+        return tuple(
+            dict.fromkeys(ipaddress.ip_network(item, strict=False) for item in _items(raw))
+        )
+    except ValueError as exc:
+        raise ValueError(f"expected addresses or CIDR blocks separated by commas: {exc}") from None
+
+
 def _parse_region_pools(raw: Any) -> dict[str, tuple[Address, ...]]:
     if isinstance(raw, Mapping):
         items = [(str(region), pool) for region, pool in raw.items()]
@@ -266,6 +302,8 @@ def _parse(raw: Any, hint: Any) -> Any:
         return _parse_followers(raw)
     if hint == tuple[str, ...]:
         return _parse_names(raw)
+    if hint == tuple[Network, ...]:
+        return _parse_networks(raw)
     if hint == Mapping[str, tuple[Address, ...]]:
         return _parse_region_pools(raw)
     if hint == Path | None:
@@ -333,6 +371,12 @@ def _validate(settings: Settings) -> None:
         (settings.placement_cache_ttl_s > 0, "placement_cache_ttl_s must be positive"),
         (settings.fanout_pull_threshold >= 1, "fanout_pull_threshold must be at least 1"),
         (settings.job_claim_s >= 1, "job_claim_s must be at least 1"),
+        (settings.webhook_deadline_s > 0, "webhook_deadline_s must be positive"),
+        (settings.webhook_max_attempts >= 1, "webhook_max_attempts must be at least 1"),
+        (settings.webhook_backoff_s > 0, "webhook_backoff_s must be positive"),
+        (settings.webhook_max_in_flight >= 1, "webhook_max_in_flight must be at least 1"),
+        (settings.webhook_breaker_failures >= 1, "webhook_breaker_failures must be at least 1"),
+        (settings.webhook_breaker_cooldown_s > 0, "webhook_breaker_cooldown_s must be positive"),
         (settings.job_poll_interval_s > 0, "job_poll_interval_s must be positive"),
         (settings.max_follower_lag_s > 0, "max_follower_lag_s must be positive"),
         (settings.follower_poll_s > 0, "follower_poll_s must be positive"),

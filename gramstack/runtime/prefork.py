@@ -71,6 +71,7 @@ class PreforkServer(BaseApplication):  # type: ignore[misc]
             "timeout": int(settings.request_deadline_s * 2 + 10),
             "graceful_timeout": 10,
             "keepalive": 5,
+            "forwarded_allow_ips": ",".join(str(n) for n in settings.trusted_proxies),
             "loglevel": settings.log_level,
             "accesslog": None,
             # One machine may run several servers (tests, regions): no shared
@@ -128,13 +129,19 @@ _master_modules: frozenset[str] = frozenset()
 
 
 def _worker_class(settings: Settings) -> type[UvicornWorker]:
-    """uvicorn's worker, on HTTP/1.1 whose request heads are bounded."""
+    """uvicorn's worker, on HTTP/1.1 whose request heads are bounded, taking
+    X-Forwarded-For only from ``trusted_proxies``. (uvicorn would otherwise
+    trust gunicorn's ``forwarded_allow_ips``, loopback by default, which lets
+    any local caller pick its own client address.)"""
     protocol = bounded_head_protocol(settings.max_header_bytes)
-    return type(
-        "GramstackWorker",
-        (UvicornWorker,),
-        {"CONFIG_KWARGS": {**UvicornWorker.CONFIG_KWARGS, "http": protocol}},
-    )
+    trusted = [str(network) for network in settings.trusted_proxies]
+    options = {
+        **UvicornWorker.CONFIG_KWARGS,
+        "http": protocol,
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": trusted,
+    }
+    return type("GramstackWorker", (UvicornWorker,), {"CONFIG_KWARGS": options})
 
 
 def _pre_fork(server: Any, worker: Any) -> None:

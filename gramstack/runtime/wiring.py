@@ -37,7 +37,7 @@ from gramstack.invalidation.outbox import (
 )
 from gramstack.jobs.worker import JobWorker
 from gramstack.media.blobs import FilesystemBlobStore
-from gramstack.media.images import process_image
+from gramstack.media.images import process_avatar, process_image
 from gramstack.placement.client import AkkioPlacement
 from gramstack.placement.policy import PlacementPolicy
 from gramstack.placement.shared_cache import SharedLocationCache
@@ -57,6 +57,8 @@ from gramstack.storage.router import read_nodes as read_nodes
 from gramstack.storage.schema import migrate
 from gramstack.storage.sqlite import SqliteDatabase
 from gramstack.storage.store import PrimaryStore
+from gramstack.webhooks.breaker import CircuitBreaker
+from gramstack.webhooks.sender import HttpWebhookSender
 
 log = logging.getLogger("gramstack.wiring")
 
@@ -366,12 +368,16 @@ async def open_backends(
         cache=cache,
         blobs=FilesystemBlobStore(settings.blob_dir),
         process_image=functools.partial(process_image, max_pixels=settings.max_image_pixels),
+        process_avatar=functools.partial(process_avatar, max_pixels=settings.max_image_pixels),
         passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
         limits=Limits(
             max_upload_bytes=settings.max_upload_bytes,
             max_image_pixels=settings.max_image_pixels,
             cache_ttl_s=settings.cache_ttl_s,
             fanout_pull_threshold=settings.fanout_pull_threshold,
+            webhook_max_attempts=settings.webhook_max_attempts,
+            webhook_backoff_ms=int(settings.webhook_backoff_s * 1000),
+            webhook_allow_private=settings.webhook_allow_private,
         ),
     )
     owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -383,6 +389,15 @@ async def open_backends(
         run_jobs = settings.run_jobs_in_server
     worker = None
     if run_jobs:
+        # One sender (and so one breaker per destination) for the process.
+        backends.webhooks = HttpWebhookSender(
+            deadline_s=settings.webhook_deadline_s,
+            max_in_flight=settings.webhook_max_in_flight,
+            breaker=CircuitBreaker(
+                settings.webhook_breaker_failures, settings.webhook_breaker_cooldown_s
+            ),
+            allow_private=settings.webhook_allow_private,
+        )
         claim_ms = int(settings.job_claim_s * 1000)
         worker = JobWorker(backends, run_job, settings.job_poll_interval_s, claim_ms)
     lease_task = asyncio.create_task(_keep_shard_lease(backends, shard, owner))
@@ -407,6 +422,8 @@ async def open_backends(
         # The reads counted since the last flush still count.
         with contextlib.suppress(Exception):
             await flush_reads(backends)
+        if backends.webhooks is not None:
+            await backends.webhooks.close()
         with contextlib.suppress(Exception):
             await backends.store.leases.release_id_shard(shard, owner)
         await backends.cache.close()

@@ -43,8 +43,11 @@ class SqlGraphStore:
         """True when the follow is new; counters and jobs only then."""
         async with self._writer.transaction(for_user=follower, now=now) as tx:
             created = await tx.conn.fetchval(
+                # Never onto a deleted account (a cached username may still name it).
                 "INSERT INTO follows (id, follower_id, followee_id, created_at)"
-                " VALUES ($1, $2, $3, $4) ON CONFLICT (follower_id, followee_id) DO NOTHING"
+                " SELECT $1, $2, $3, $4 WHERE EXISTS"
+                " (SELECT 1 FROM users WHERE id = $3 AND deleted_at IS NULL)"
+                " ON CONFLICT (follower_id, followee_id) DO NOTHING"
                 " RETURNING id",
                 follow_id,
                 follower,

@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from gramstack.storage.accounts import SqlAccountStore
+from gramstack.storage.discovery import SqlDiscoveryStore
+from gramstack.storage.erasure import SqlAccountErasure
 from gramstack.storage.graph import SqlGraphStore
+from gramstack.storage.inbox_marks import SqlInboxMarks
 from gramstack.storage.leases import SqlIdShardLeases, SqlRateLimitBuckets
 from gramstack.storage.media import SqlMediaStore
 from gramstack.storage.placement import SqlLocationTable
@@ -20,6 +23,7 @@ from gramstack.storage.ports import Database, OnCommit
 from gramstack.storage.queue import SqlJobQueue
 from gramstack.storage.reactions import SqlReactionStore
 from gramstack.storage.transaction import Writer
+from gramstack.storage.webhooks import SqlWebhookStore
 
 
 class SqlReadiness:
@@ -49,8 +53,12 @@ class PrimaryStore:
         self.graph = SqlGraphStore(writer)
         self.media = SqlMediaStore(writer)
         self.reactions = SqlReactionStore(writer)
+        self.erasure = SqlAccountErasure(writer)
+        self.discovery = SqlDiscoveryStore(db)
+        self.inbox_marks = SqlInboxMarks(writer)
         self.queue = SqlJobQueue(db)
         self.placement = SqlLocationTable(db)
         self.leases = SqlIdShardLeases(db)
         self.buckets = SqlRateLimitBuckets(db)
         self.readiness = SqlReadiness(db)
+        self.webhooks = SqlWebhookStore(db)

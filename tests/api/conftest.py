@@ -39,6 +39,7 @@ USER_KEYS = {
     "follower_count",
     "following_count",
     "media_count",
+    "avatar",
 }
 MEDIA_KEYS = {
     "id",

@@ -24,7 +24,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("records", "types", "speedups"),
     ("storage",),
     ("cache",),
-    ("media", "placement", "regional"),
+    ("media", "placement", "regional", "webhooks"),
     ("invalidation",),
     ("domain",),
     ("jobs",),

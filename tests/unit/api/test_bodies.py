@@ -52,7 +52,8 @@ def test_malformed_bodies_are_invalid_requests(raw: bytes, message: str) -> None
             schemas.SignUp,
             b'{"username": "a b", "password": "%s"}' % PASSWORD.encode(),
             "username",
-            "1 to 30 characters of a-z, 0-9, '.' and '_' (case-insensitive)",
+            "1 to 30 characters of a-z, 0-9, '.' and '_' (case-insensitive), with a"
+            " letter or digit, not starting or ending with '.', without '..'",
         ),
         (
             schemas.SignUp,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -65,7 +66,13 @@ def test_request_schemas_state_the_enforced_rules(document: dict[str, Any]) -> N
     assert signup["required"] == ["username", "password"]
     assert signup["properties"]["password"]["minLength"] == 8
     assert signup["properties"]["password"]["maxLength"] == 128
-    assert signup["properties"]["username"]["pattern"] == "^[A-Za-z0-9._]{1,30}$"
+    username = signup["properties"]["username"]
+    assert (username["minLength"], username["maxLength"]) == (1, 30)
+    # api.md's rule: a letter or digit, no leading or trailing '.', no "..".
+    for bad in (".", "..", "...", "a.", ".a", "a..b", "___", "a b"):
+        assert not re.search(username["pattern"], bad), bad
+    for good in ("a", "Ana", "a.b", "_a_", "a_b.c_", "_.a", "0"):
+        assert re.search(username["pattern"], good), good
     upload = schemas["Upload"]["properties"]["file"]
     assert upload["format"] == "binary" and upload["minLength"] == 1
     assert "contentEncoding" not in upload

@@ -1,0 +1,133 @@
+"""Account deletion's job: clear everything a deleted account made.
+
+The request (``accounts.delete_account``) marked the account deleted,
+revoked its sessions and freed its username in one transaction, so it is
+gone from every read at once; this job then clears its rows in bounded
+batches. Each batch first cleans what lives outside the primary store and
+is idempotent there (inbox tombstones, timeline rows, blobs), then deletes
+exactly the rows it read and corrects the counters of the rows it really
+deleted, in one transaction (``storage.erasure``). So the job may stop at
+any point and run again, or run twice at once: nothing is decremented twice.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+from gramstack.domain import jobs
+from gramstack.domain.avatars import avatar_blob_keys
+from gramstack.domain.backends import Backends
+from gramstack.domain.media import STANDARD, THUMBNAIL, blob_key
+from gramstack.regional.ports import RegionalStore
+
+BATCH = 500
+MEDIA_BATCH = 100
+# Batches per run; then the job re-enqueues itself, so one large account
+# does not hold a worker (nor a job lease) for minutes.
+BATCHES_PER_RUN = 40
+
+
+async def _untell(b: Backends, items: list[tuple[int, int]]) -> None:
+    """Tombstone the activity items (ID, inbox owner) the account caused."""
+    for activity_id, owner in items:
+        await b.write_regional(owner, functools.partial(_remove_activity, owner, activity_id))
+    await b.store.inbox_marks.inbox_changed([owner for _, owner in items])
+
+
+async def _remove_activity(owner: int, activity_id: int, region: RegionalStore) -> None:
+    await region.remove_activity(owner, activity_id)
+
+
+async def _remove_author(follower: int, author: int, region: RegionalStore) -> None:
+    await region.remove_author_from_timeline(follower, author)
+
+
+Batch = Sequence[tuple[int, ...]]
+
+
+async def following_step(b: Backends, user_id: int, batch: Batch | None = None) -> Batch:
+    """Follows the account made: its follow items in the followees' inboxes,
+    their follower counts. Each step does one batch (``batch``, to repeat one
+    as a retry would, else the next) and returns it: empty when none is left."""
+    todo: Batch = (
+        batch if batch is not None else await b.store.erasure.following_batch(user_id, BATCH)
+    )
+    await _untell(b, [(follow_id, followee) for follow_id, followee in todo])
+    await b.store.erasure.delete_follows([follow_id for follow_id, _ in todo])
+    return todo
+
+
+async def follower_step(b: Backends, user_id: int, batch: Batch | None = None) -> Batch:
+    """Follows of the account: its posts in the followers' timelines, their
+    following counts."""
+    todo: Batch = (
+        batch if batch is not None else await b.store.erasure.follower_batch(user_id, BATCH)
+    )
+    for _, follower in todo:
+        await b.write_regional(follower, functools.partial(_remove_author, follower, user_id))
+    await b.store.erasure.delete_follows([follow_id for follow_id, _ in todo])
+    return todo
+
+
+async def like_step(b: Backends, user_id: int, batch: Batch | None = None) -> Batch:
+    todo: Batch = batch if batch is not None else await b.store.erasure.like_batch(user_id, BATCH)
+    await _untell(b, [(like_id, owner) for like_id, _, owner in todo])
+    await b.store.erasure.delete_likes([like_id for like_id, _, _ in todo])
+    return todo
+
+
+async def comment_step(b: Backends, user_id: int, batch: Batch | None = None) -> Batch:
+    todo: Batch = (
+        batch if batch is not None else await b.store.erasure.comment_batch(user_id, BATCH)
+    )
+    await _untell(b, [(comment_id, owner) for comment_id, _, owner in todo])
+    await b.store.erasure.delete_comments([comment_id for comment_id, _, _ in todo])
+    return todo
+
+
+async def media_step(b: Backends, user_id: int, batch: Batch | None = None) -> Batch:
+    """The account's posts: gone from every timeline, their image files, and
+    the likes and comments on them."""
+    todo: Batch = batch or []
+    if batch is None:
+        todo = [(m,) for m in await b.store.erasure.media_batch(user_id, MEDIA_BATCH)]
+    for (media_id,) in todo:
+        for region in b.regions.values():
+            await region.remove_media_from_timelines(media_id)
+    await b.blobs.delete(
+        [blob_key(media_id, name) for (media_id,) in todo for name in (THUMBNAIL, STANDARD)]
+    )
+    await b.store.erasure.delete_media(user_id, [media_id for (media_id,) in todo])
+    return todo
+
+
+async def final_step(b: Backends, user_id: int) -> None:
+    """The account's own timeline, inbox, avatar files, sessions and row."""
+    avatar = await b.store.erasure.avatar_of_deleted(user_id)
+    if avatar is not None:
+        await b.blobs.delete(avatar_blob_keys(avatar))
+    await b.write_regional(user_id, lambda r: r.delete_partition(user_id))
+    await b.store.inbox_marks.forget(user_id)
+    await b.store.erasure.delete_account(user_id)
+
+
+STEPS = (following_step, follower_step, like_step, comment_step, media_step)
+
+
+async def run(b: Backends, user_id: int, *, batches: int = BATCHES_PER_RUN) -> bool:
+    """Carry the deletion on for at most ``batches`` batches; True when it
+    is finished, else the continuation job has been enqueued."""
+    done = 0
+    for step in STEPS:
+        while await step(b, user_id):
+            done += 1
+            if done >= batches:
+                # Enqueued before this run's job completes: if this process
+                # dies now, both run, which the batches allow.
+                await b.store.queue.enqueue(
+                    [jobs.account_deletion(b.next_id(), user_id)], b.clock_ms()
+                )
+                return False
+    await final_step(b, user_id)
+    return True

@@ -1,0 +1,1 @@
+"""Webhook delivery over HTTP: the ``WebhookSender`` of ``domain.ports``."""

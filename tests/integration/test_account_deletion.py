@@ -1,0 +1,121 @@
+"""Account deletion's job on both primary stores: retried, cut short and
+run twice at once, it leaves nothing the account made and every counter
+equal to its rows (``bench/account_deletion.py`` seeds the graph)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from uuid import uuid4
+
+import asyncpg
+import pytest
+
+from bench.account_deletion import (
+    PASSWORD,
+    Rig,
+    backends,
+    counter_mismatches,
+    row_counts,
+    seed,
+)
+from gramstack.domain import account_deletion, accounts
+from gramstack.domain.errors import Unauthorized
+from gramstack.runtime.devcluster import ClusterState
+
+POSTS = 30
+FOLLOWERS = 120
+
+
+async def _new_database(cluster: ClusterState) -> str:
+    name = f"t_{uuid4().hex[:12]}"
+    admin = await asyncpg.connect(cluster.superuser_dsn(cluster.leader))
+    try:
+        await admin.execute(f"CREATE DATABASE {name} OWNER gramstack")
+    finally:
+        await admin.close()
+    return cluster.database_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def dsn(request: pytest.FixtureRequest) -> str | None:
+    """None for SQLite; a fresh database on the session's PostgreSQL leader."""
+    if request.param == "sqlite":
+        return None
+    # Sync: the cluster fixture starts PostgreSQL with its own event loop.
+    return asyncio.run(_new_database(request.getfixturevalue("pg_cluster")))
+
+
+@pytest.fixture
+async def rig(dsn: str | None, tmp_path: Path) -> AsyncIterator[Rig]:
+    async with backends(tmp_path, dsn) as opened:
+        yield opened
+
+
+def _nothing_left(counts: dict[str, int]) -> None:
+    assert counts == dict.fromkeys(counts, 0), counts
+
+
+async def test_every_batch_done_twice_decrements_once(rig: Rig) -> None:
+    b = rig.b
+    victim = await seed(rig, posts=POSTS, followers=FOLLOWERS)
+    before = await row_counts(rig, victim)
+    assert before["follows_in"] > 0 and before["likes_by"] > 0 and before["media"] == POSTS
+    await accounts.delete_account(b, victim, PASSWORD)
+    # A worker that dies after its batch committed but before the job was
+    # marked done: the next one repeats the same batch, outside cleanup and all.
+    for step in account_deletion.STEPS:
+        batch = await step(b, victim)
+        assert batch
+        assert await step(b, victim, batch) == batch
+    assert await counter_mismatches(rig) == []
+    # Every step run twice over, then the whole job twice more.
+    for step in account_deletion.STEPS:
+        while batch := await step(b, victim):
+            await step(b, victim, batch)
+    assert await counter_mismatches(rig) == []
+    assert await account_deletion.run(b, victim)
+    assert await account_deletion.run(b, victim)
+    _nothing_left(await row_counts(rig, victim))
+    assert await counter_mismatches(rig) == []
+
+
+async def test_a_job_cut_into_runs_and_raced_by_a_second_worker(rig: Rig) -> None:
+    b = rig.b
+    victim = await seed(rig, posts=POSTS, followers=FOLLOWERS)
+    await accounts.delete_account(b, victim, PASSWORD)
+    # One batch per run (each run re-enqueues the job), two workers at once.
+    for _ in range(100):
+        finished = await asyncio.gather(
+            account_deletion.run(b, victim, batches=1), account_deletion.run(b, victim, batches=1)
+        )
+        if all(finished):
+            break
+    else:
+        raise AssertionError("the deletion job never finished")
+    _nothing_left(await row_counts(rig, victim))
+    assert await counter_mismatches(rig) == []
+    # Each run left a continuation job; they find nothing and finish.
+    claimed = 0
+    while (job := await b.store.queue.claim_job(b.clock_ms() + 10**9, 1000)) is not None:
+        assert job.kind == "account_deletion"
+        assert await account_deletion.run(b, victim)
+        await b.store.queue.complete_job(job.id)
+        claimed += 1
+    assert claimed > 0
+
+
+async def test_the_request_needs_the_password_and_frees_the_name_at_once(rig: Rig) -> None:
+    b = rig.b
+    victim = await seed(rig, posts=2, followers=3)
+    with pytest.raises(Unauthorized):
+        await accounts.delete_account(b, victim, "not the password")
+    assert await b.store.accounts.user_id_by_username("victim") == victim
+    await accounts.delete_account(b, victim, PASSWORD)
+    assert await b.store.accounts.user_id_by_username("victim") is None
+    assert await b.store.accounts.users([victim]) == {}
+    assert await b.store.discovery.search_users("vic", 0, 10) == []
+    # Twice is refused: the account is already gone for the request path.
+    with pytest.raises(Unauthorized):
+        await accounts.delete_account(b, victim, PASSWORD)
