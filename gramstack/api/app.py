@@ -29,7 +29,7 @@ from gramstack.domain.errors import DomainError
 from gramstack.runtime.config import Settings
 from gramstack.runtime.wiring import open_backends
 from gramstack.storage.ports import BackendUnavailable
-from gramstack.web.routes import web_routes
+from gramstack.web.routes import WebUI
 
 log = logging.getLogger("gramstack.api")
 
@@ -110,7 +110,8 @@ def create_app(settings: Settings) -> Starlette:
             yield
             log.info("worker shutting down")
 
-    routes = [*starlette_routes(ALL_ENDPOINTS), *web_routes(auth.SESSION_COOKIE)]
+    web = WebUI(auth.SESSION_COOKIE)
+    routes = [*starlette_routes(ALL_ENDPOINTS), *web.routes]
     middleware = [
         Middleware(errors.UnexpectedErrorMiddleware),
         Middleware(MetricsMiddleware),
@@ -129,5 +130,7 @@ def create_app(settings: Settings) -> Starlette:
         },
         lifespan=lifespan,
     )
+    # Unknown paths: an HTML page for a browser, the JSON error for the rest.
+    app.router.default = web.unknown_path(app.router.default)
     app.state.settings = settings
     return app

@@ -4,6 +4,12 @@ The pages are shells: the server renders layout and navigation only, and a
 little JavaScript fills them from the public API under ``/api/v1`` with the
 session cookie. No user data passes through the templates except the path
 parameter a page is about, which Jinja escapes.
+
+A page about one thing (a profile, a post) asks the public API in-process
+whether that thing exists, so a missing one answers 404, not a 200 shell
+that says "not found" (search engines, link checkers and ``curl -f`` trust
+the status). Unknown paths get an HTML 404 page when a browser asks for HTML
+and the API's JSON error otherwise.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import swagger_ui_bundle  # type: ignore[import-untyped]
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
@@ -41,8 +48,14 @@ SECURITY_HEADERS: dict[str, str] = {
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
 }
 
+# Swagger UI sets element styles from script and loads its icons as data:
+# URLs; it needs nothing inline, so /docs keeps the strict policy of the site.
+_SWAGGER_UI_DIR = Path(swagger_ui_bundle.swagger_ui_path)
+
 _USERNAME = re.compile(r"[A-Za-z0-9._]{1,30}")
 _MEDIA_ID = re.compile(r"[0-9]{1,20}")
+# api.md: 1..100 Unicode letters, digits or "_" (\w in Python's Unicode mode).
+_TAG = re.compile(r"\w{1,100}")
 
 
 class _SecureHeaders:
@@ -101,6 +114,38 @@ def _make_templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
+async def _api_status(request: Request, path: str) -> int:
+    """The status the public API answers to ``GET path``, asked in-process
+    through the whole app (auth, cache, error table), without the caller's
+    credentials: existence does not depend on who asks."""
+    scope: dict[str, Any] = {
+        key: value
+        for key, value in request.scope.items()
+        if key not in ("path_params", "endpoint", "route", "router", "root_path")
+    }
+    scope.update(
+        method="GET",
+        path=path,
+        raw_path=path.encode(),
+        query_string=b"",
+        headers=[(b"accept", b"application/json"), (b"host", b"gramstack.internal")],
+        # Its own copy: the API's auth writes the caller into the request state.
+        state=dict(request.scope.get("state", {})),
+    )
+    status = 0
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = int(message["status"])
+
+    await request.app(scope, receive, send)
+    return status
+
+
 class _Pages:
     def __init__(self, templates: Jinja2Templates, session_cookie: str) -> None:
         self.templates = templates
@@ -140,17 +185,72 @@ class _Pages:
     async def activity(self, request: Request) -> Response:
         return self.render(request, "activity.html", "activity")
 
+    async def explore(self, request: Request) -> Response:
+        return self.render(request, "explore.html", "explore")
+
+    async def tag(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if not _TAG.fullmatch(name):
+            return self.not_found(request)
+        return self.render(request, "tag.html", "tag", tag=name.lower())
+
+    async def settings(self, request: Request) -> Response:
+        return self.render(request, "settings.html", "settings")
+
+    async def docs(self, request: Request) -> Response:
+        return self.render(request, "docs.html", "docs")
+
     async def profile(self, request: Request) -> Response:
         username = request.path_params["username"]
         if not _USERNAME.fullmatch(username):
             return self.not_found(request)
-        return self.render(request, "profile.html", "profile", username=username.lower())
+        # The shell still renders on a 404 (its script says the account is
+        # missing); any other failure is left for the script to report.
+        status = await _api_status(request, f"/api/v1/users/{username.lower()}")
+        return self.render(
+            request,
+            "profile.html",
+            "profile",
+            status_code=404 if status == 404 else 200,
+            username=username.lower(),
+        )
 
     async def photo(self, request: Request) -> Response:
         media_id = request.path_params["media_id"]
         if not _MEDIA_ID.fullmatch(media_id):
             return self.not_found(request)
-        return self.render(request, "photo.html", "photo", media_id=media_id)
+        status = await _api_status(request, f"/api/v1/media/{media_id}")
+        return self.render(
+            request,
+            "photo.html",
+            "photo",
+            status_code=404 if status == 404 else 200,
+            media_id=media_id,
+        )
+
+    def unknown_path(self, api_not_found: ASGIApp) -> ASGIApp:
+        """The app for paths no route matches: the HTML 404 page for a
+        browser's page request, ``api_not_found`` (the JSON error) for
+        everything else, API paths always."""
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and _wants_page(scope):
+                response = self.not_found(Request(scope, receive))
+                await response(scope, receive, send)
+            else:
+                await api_not_found(scope, receive, send)
+
+        return app
+
+
+def _wants_page(scope: Scope) -> bool:
+    if scope["method"] not in ("GET", "HEAD"):
+        return False
+    path: str = scope["path"]
+    if path.startswith(("/api/", "/media/", "/static/", "/docs/assets/")):
+        return False
+    accept = dict(scope["headers"]).get(b"accept", b"")
+    return b"text/html" in accept
 
 
 def _page(path: str, endpoint: Callable[[Request], Awaitable[Response]], name: str) -> Route:
@@ -158,11 +258,22 @@ def _page(path: str, endpoint: Callable[[Request], Awaitable[Response]], name: s
     return Route(path, app, methods=["GET", "HEAD"], name=name)
 
 
-def web_routes(session_cookie: str) -> list[BaseRoute]:
-    """The UI's pages; ``session_cookie`` is the API's cookie name (the web
-    layer sits below the API and does not import it)."""
-    pages = _Pages(_make_templates(), session_cookie)
+class WebUI:
+    """The UI's pages and the app for unknown paths; ``session_cookie`` is
+    the API's cookie name (the web layer sits below the API and does not
+    import it)."""
+
+    def __init__(self, session_cookie: str) -> None:
+        self._pages = _Pages(_make_templates(), session_cookie)
+        self.routes = _web_routes(self._pages)
+
+    def unknown_path(self, api_not_found: ASGIApp) -> ASGIApp:
+        return self._pages.unknown_path(api_not_found)
+
+
+def _web_routes(pages: _Pages) -> list[BaseRoute]:
     static = StaticFiles(directory=_STATIC_DIR)
+    swagger_ui = StaticFiles(directory=_SWAGGER_UI_DIR)
     return [
         _page("/", pages.home, "web:home"),
         _page("/signup", pages.signup, "web:signup"),
@@ -171,5 +282,10 @@ def web_routes(session_cookie: str) -> list[BaseRoute]:
         _page("/activity", pages.activity, "web:activity"),
         _page("/u/{username}", pages.profile, "web:profile"),
         _page("/p/{media_id}", pages.photo, "web:photo"),
+        _page("/explore", pages.explore, "web:explore"),
+        _page("/explore/tags/{name}", pages.tag, "web:tag"),
+        _page("/settings", pages.settings, "web:settings"),
+        _page("/docs", pages.docs, "web:docs"),
         Mount("/static", app=GZipMiddleware(_SecureHeaders(static)), name="static"),
+        Mount("/docs/assets", app=GZipMiddleware(_SecureHeaders(swagger_ui)), name="docs-assets"),
     ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import secrets
 from collections.abc import Callable
 
 import httpx
+from PIL import Image
 from playwright.sync_api import expect
 
 from tests.e2e.ui import DESKTOP, PASSWORD, Tab, noise_png, screenshot, sign_up, unique_name
@@ -58,7 +60,7 @@ def test_login_with_wrong_password_shows_an_error(new_tab: Callable[..., Tab]) -
     tab.assert_clean()
 
 
-def test_upload_of_a_non_image_shows_the_api_message(new_tab: Callable[..., Tab]) -> None:
+def test_upload_of_a_non_image_is_refused_before_sending(new_tab: Callable[..., Tab]) -> None:
     tab = new_tab()
     sign_up(tab, unique_name("upl"))
     fake = {"name": "notes.jpg", "mimeType": "image/jpeg", "buffer": b"this is not a JPEG" * 100}
@@ -68,12 +70,41 @@ def test_upload_of_a_non_image_shows_the_api_message(new_tab: Callable[..., Tab]
         headers={"X-CSRF-Token": tab.csrf()},
     )
     assert api.status == 415
-    message = api.json()["error"]["message"]
 
+    uploads: list[str] = []
+    tab.page.on("request", lambda r: uploads.append(r.url) if "/api/v1/media" in r.url else None)
+    tab.goto("/new")
+    tab.page.locator("#file").set_input_files(fake)
+    expect(tab.page.get_by_role("alert")).to_have_text(
+        "\u201cnotes.jpg\u201d isn\u2019t a photo gramstack can read."
+        " Choose a JPEG, PNG or WebP image."
+    )
+    expect(tab.page.get_by_role("button", name="Share")).to_be_disabled()
+    assert uploads == []
+    tab.assert_clean()
+
+
+def test_upload_the_server_refuses_shows_a_message_for_people(
+    new_tab: Callable[..., Tab],
+) -> None:
+    """A GIF labelled as a JPEG: the browser can show it, the server refuses it (415)."""
+    gif = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 90)).save(gif, "GIF")
+    fake = {"name": "moving.jpg", "mimeType": "image/jpeg", "buffer": gif.getvalue()}
+    tab = new_tab()
+    sign_up(tab, unique_name("gif"))
+    api = tab.context.request.post(
+        tab.base_url + "/api/v1/media",
+        multipart={"file": fake},
+        headers={"X-CSRF-Token": tab.csrf()},
+    )
+    assert api.status == 415
     tab.goto("/new")
     tab.page.locator("#file").set_input_files(fake)
     tab.page.get_by_role("button", name="Share").click()
-    expect(tab.page.get_by_role("alert")).to_have_text(message)
+    expect(tab.page.get_by_role("alert")).to_have_text(
+        "This file isn\u2019t a photo gramstack can read. Choose a JPEG, PNG or WebP image."
+    )
     expect(tab.page.get_by_role("button", name="Share")).to_be_enabled()
     assert "/new" in tab.page.url
     tab.assert_clean()
@@ -138,7 +169,7 @@ def test_login_next_parameter_cannot_leave_the_site(
         tab.context.close()
 
 
-def test_upload_over_the_size_limit_shows_the_api_message(
+def test_upload_over_the_size_limit_is_refused_before_sending(
     new_tab: Callable[..., Tab], tmp_path
 ) -> None:
     tab = new_tab()
@@ -155,8 +186,13 @@ def test_upload_over_the_size_limit_shows_the_api_message(
     assert api.status == 413
     assert api.json()["error"]["code"] == "too_large"
 
+    uploads: list[str] = []
+    tab.page.on("request", lambda r: uploads.append(r.url) if "/api/v1/media" in r.url else None)
     tab.goto("/new")
     tab.page.locator("#file").set_input_files(huge)
-    tab.page.get_by_role("button", name="Share").click()
-    expect(tab.page.get_by_role("alert")).to_have_text(api.json()["error"]["message"])
+    expect(tab.page.get_by_role("alert")).to_have_text(
+        "\u201chuge.jpg\u201d is 21.0 MB. Photos can be up to 20 MB; choose a smaller one."
+    )
+    expect(tab.page.get_by_role("button", name="Share")).to_be_disabled()
+    assert uploads == []
     tab.assert_clean()

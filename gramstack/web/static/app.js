@@ -32,10 +32,43 @@
     504: "That took too long. Please try again.",
   };
 
+  // What the fields of the API are called on the page.
+  const FIELD_NAMES = {
+    username: "Username",
+    password: "Password",
+    current_password: "Current password",
+    new_password: "New password",
+    full_name: "Name",
+    bio: "Bio",
+    caption: "Caption",
+    text: "Comment",
+    alt_text: "Alt text",
+    alt_texts: "Alt text",
+    q: "Search",
+  };
+
+  // The API's messages are written for developers ("full_name: must be at
+  // most 64 characters", "image is 12000x6000, over the limit of ...");
+  // these say the same to a person. Other messages are shown as they are.
+  function messageForPeople(status, code, message) {
+    if (code === "too_large") return "This photo is too large. Photos can be up to 20 MB and 50 megapixels.";
+    if (code === "unsupported_media_type") return "This file isn’t a photo gramstack can read. Choose a JPEG, PNG or WebP image.";
+    if (code === "validation_failed") {
+      const match = /^([a-z_]+): (.*)$/.exec(message);
+      if (match) {
+        const field = FIELD_NAMES[match[1]] || match[1].replace(/_/g, " ");
+        const rule = match[2].replace(/\.$/, "");
+        return field.charAt(0).toUpperCase() + field.slice(1) + " " + rule + ".";
+      }
+    }
+    return message;
+  }
+
   // Builds an ApiError from a status and the parsed JSON body (or null).
   function apiError(status, data, retryAfter) {
     const err = data && typeof data === "object" ? data.error : null;
     let message = err && typeof err.message === "string" && err.message ? err.message : "";
+    if (message && err && typeof err.code === "string") message = messageForPeople(status, err.code, message);
     if (!message) message = FALLBACK_MESSAGES[status] || "Something went wrong (" + status + ").";
     if (status === 429 && retryAfter && !/second/.test(message)) {
       message += " Try again in " + retryAfter + " s.";
@@ -88,6 +121,7 @@
 
   GS.api = api;
   GS.apiError = apiError;
+  GS.messageForPeople = messageForPeople;
   GS.ApiError = ApiError;
   GS.csrfToken = csrfToken;
   GS.withQuery = withQuery;
@@ -129,6 +163,7 @@
     comment: "M20.5 11.5a8.5 8.5 0 0 1-12.6 7.4L3.5 20l1.2-4.2A8.5 8.5 0 1 1 20.5 11.5z",
     more: "M5 12h.01M12 12h.01M19 12h.01",
     trash: "M4 7h16M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3",
+    stack: "M8 3h11a2 2 0 0 1 2 2v11M4 7h11a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H6a2 2 0 0 1-2-2z",
   };
 
   function icon(name, extraClass) {
@@ -250,15 +285,40 @@
     return (letters.slice(0, 2) || "?").toUpperCase();
   }
 
+  // The user's photo where they set one (api.md second part: `avatar`),
+  // else coloured initials.
   function fillAvatar(el, user) {
-    el.textContent = initials(user);
     for (const cls of Array.from(el.classList)) if (/^avatar-c\d$/.test(cls)) el.classList.remove(cls);
+    if (user.avatar && user.avatar.thumbnail) {
+      const img = h("img", { class: "avatar-img", src: user.avatar.thumbnail, srcset: user.avatar.thumbnail + " 150w, " + user.avatar.standard + " 320w", sizes: el.classList.contains("avatar-xl") ? "150px" : "56px", alt: "" });
+      el.replaceChildren(img);
+      el.classList.add("has-photo");
+      return el;
+    }
+    el.classList.remove("has-photo");
+    el.textContent = initials(user);
     el.classList.add("avatar-c" + (hashOf(user.username || "") % 8));
     return el;
   }
 
+  // Posts, comments and activity name people by {id, username} only; their
+  // photo comes from their profile, asked once per page view and per person.
+  const profiles = new Map();
+  function profileOf(username) {
+    if (!profiles.has(username)) {
+      profiles.set(username, api("GET", "/users/" + seg(username)).catch(() => null));
+    }
+    return profiles.get(username);
+  }
+
   function avatar(user, size) {
-    return fillAvatar(h("span", { class: "avatar avatar-" + (size || "sm"), "aria-hidden": "true" }), user);
+    const el = fillAvatar(h("span", { class: "avatar avatar-" + (size || "sm"), "aria-hidden": "true" }), user);
+    if (!("avatar" in user) && user.username) {
+      profileOf(user.username).then((full) => {
+        if (full && full.avatar) fillAvatar(el, full);
+      });
+    }
+    return el;
   }
 
   function profileUrl(username) {
@@ -338,8 +398,139 @@
   document.addEventListener("DOMContentLoaded", () => {
     const button = document.querySelector(".nav-logout");
     if (button) button.addEventListener("click", logout);
-    GS.me.then(setupNav);
+    GS.me.then((me) => {
+      setupNav(me);
+      if (me) setupUnread();
+    });
   });
+
+  // ---------------------------------------------------------------- search
+
+  // Live search of people and tags under an input: results as the person
+  // types (debounced, stale answers dropped), arrow keys to move, Enter to
+  // open. Enter on a plain username with no result chosen opens that profile.
+  GS.searchBox = function (input, list) {
+    let timer = 0;
+    let asked = 0;
+    let active = -1;
+
+    function close() {
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+      active = -1;
+    }
+
+    function mark(index) {
+      const options = Array.from(list.querySelectorAll("[role=option]"));
+      options.forEach((el, i) => el.setAttribute("aria-selected", String(i === index)));
+      active = index;
+      if (options[index]) input.setAttribute("aria-activedescendant", options[index].id);
+    }
+
+    function option(id, href, content) {
+      return h("li", { role: "option", id: id, class: "search-option", "aria-selected": "false" }, h("a", { class: "search-link", href: href, tabindex: "-1" }, content));
+    }
+
+    async function run() {
+      const raw = input.value.trim();
+      const ticket = ++asked;
+      if (!raw) return close();
+      const tagOnly = raw.startsWith("#");
+      const q = raw.replace(/^[#@]/, "");
+      if (!q) return close();
+      const users = tagOnly || !/^[a-z0-9._]{1,30}$/i.test(q)
+        ? Promise.resolve({ items: [] })
+        : api("GET", withQuery("/search/users", { q: q.toLowerCase(), limit: 6 })).catch(() => ({ items: [] }));
+      const tags = raw.startsWith("@") || q.length > 100
+        ? Promise.resolve({ items: [] })
+        : api("GET", withQuery("/search/tags", { q: q.toLowerCase(), limit: 4 })).catch(() => ({ items: [] }));
+      const [userPage, tagPage] = await Promise.all([users, tags]);
+      if (ticket !== asked) return;
+      list.replaceChildren();
+      userPage.items.forEach((user, i) =>
+        list.appendChild(
+          option("search-user-" + i, profileUrl(user.username), [
+            avatar(user, "md"),
+            h("span", { class: "person-names" }, h("span", { class: "person-user" }, user.username), h("span", { class: "person-full muted" }, user.full_name || plural(user.follower_count, "follower", "followers"))),
+          ])
+        )
+      );
+      tagPage.items.forEach((tag, i) =>
+        list.appendChild(
+          option("search-tag-" + i, GS.tagUrl(tag.name), [
+            h("span", { class: "avatar avatar-md tag-avatar", "aria-hidden": "true" }, "#"),
+            h("span", { class: "person-names" }, h("span", { class: "person-user" }, "#" + tag.name), h("span", { class: "person-full muted" }, plural(tag.media_count, "post", "posts"))),
+          ])
+        )
+      );
+      if (!list.children.length) list.appendChild(h("li", { class: "search-none muted", role: "presentation" }, "No results for “" + raw + "”"));
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+      active = -1;
+    }
+
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(run, 150);
+    });
+    input.addEventListener("keydown", (event) => {
+      const count = list.querySelectorAll("[role=option]").length;
+      if (event.key === "ArrowDown" && count) {
+        event.preventDefault();
+        mark((active + 1) % count);
+      } else if (event.key === "ArrowUp" && count) {
+        event.preventDefault();
+        mark((active - 1 + count) % count);
+      } else if (event.key === "Escape") {
+        close();
+      } else if (event.key === "Enter") {
+        event.preventDefault();
+        const chosen = list.querySelectorAll("[role=option] a")[active];
+        const name = input.value.trim().replace(/^@/, "").toLowerCase();
+        if (chosen) location.assign(chosen.getAttribute("href"));
+        else if (input.value.trim().startsWith("#") && name.length > 1) location.assign(GS.tagUrl(name.slice(1)));
+        else if (/^[a-z0-9._]{1,30}$/.test(name)) location.assign(profileUrl(name));
+      }
+    });
+    input.addEventListener("blur", () => setTimeout(close, 200));
+    input.addEventListener("focus", () => {
+      if (input.value.trim()) run();
+    });
+  };
+
+  // ---------------------------------------------------------------- unread
+
+  // The number on the Activity icon, kept fresh without a reload: asked now,
+  // every 20 s while the tab is visible, and when the tab comes back.
+  function setupUnread() {
+    const link = document.querySelector('.nav-link[href="/activity"]');
+    if (!link) return;
+    const badge = h("span", { class: "badge", hidden: true });
+    link.appendChild(badge);
+    let asked = 0;
+    async function refresh() {
+      if (document.hidden) return;
+      // Only the newest question may set the badge: an answer that was
+      // asked before the seen mark moved must not bring the old count back.
+      const ticket = ++asked;
+      try {
+        const { count } = await api("GET", "/activity/unread");
+        if (ticket === asked) GS.setUnread(count);
+      } catch (err) {
+        // The badge waits for the next tick (or an older server without it).
+      }
+    }
+    GS.setUnread = function (count) {
+      badge.textContent = count > 99 ? "99+" : String(count);
+      badge.hidden = !(count > 0);
+      link.setAttribute("aria-label", count > 0 ? "Activity, " + count + " new" : "Activity");
+    };
+    GS.refreshUnread = refresh;
+    refresh();
+    setInterval(refresh, 20000);
+    document.addEventListener("visibilitychange", refresh);
+  }
 
   // ---------------------------------------------------------------- pager
 
@@ -508,39 +699,173 @@
 
   // ---------------------------------------------------------------- images
 
-  GS.image = function (media, options) {
-    options = options || {};
+  // Candidates for srcset: thumbnail (<=150 px), medium (<=640 px, API
+  // version 1 second part; absent before it) and standard (<=1080 px), each
+  // with its real width, so a grid cell loads the medium and not the 1080.
+  function srcset(photo) {
+    const long = Math.max(photo.width, photo.height);
+    const widthAt = (limit) => Math.max(1, Math.round(photo.width * Math.min(1, limit / long)));
+    const candidates = [[photo.images.thumbnail, widthAt(150)]];
+    if (photo.images.medium) candidates.push([photo.images.medium, widthAt(640)]);
+    candidates.push([photo.images.standard, photo.width]);
+    const seen = new Set();
+    return candidates
+      .filter(([, w]) => (seen.has(w) ? false : seen.add(w)))
+      .map(([url, w]) => url + " " + w + "w")
+      .join(", ");
+  }
+
+  function altOf(photo, media) {
+    if (photo.alt_text) return photo.alt_text;
+    return media.caption ? media.caption.slice(0, 300) : "Photo by " + media.owner.username;
+  }
+
+  // One photo of a post (a version-1 media object is its own first photo).
+  function photoImg(photo, media, options) {
     const img = h("img", {
       class: options.class || "photo",
-      src: media.images.standard,
-      width: media.width,
-      height: media.height,
-      alt: media.caption ? media.caption.slice(0, 300) : "Photo by " + media.owner.username,
+      src: photo.images.standard,
+      srcset: srcset(photo),
+      sizes: options.sizes || "(max-width: 735px) 100vw, 470px",
+      width: photo.width,
+      height: photo.height,
+      alt: altOf(photo, media),
       loading: options.eager ? "eager" : "lazy",
       decoding: "async",
     });
     if (options.eager) img.setAttribute("fetchpriority", "high");
     img.addEventListener("error", () => img.classList.add("img-broken"), { once: true });
     return img;
+  }
+
+  function photosOf(media) {
+    return Array.isArray(media.photos) && media.photos.length ? media.photos : [media];
+  }
+
+  // A post's photos: one image, or a carousel that swipes (scroll snap),
+  // with previous/next buttons and dots.
+  GS.image = function (media, options) {
+    options = options || {};
+    const photos = photosOf(media);
+    if (photos.length < 2) return photoImg(photos[0], media, options);
+    const track = h("div", { class: "carousel-track", tabindex: "0", "aria-label": "Photos, swipe or use the arrow keys" });
+    photos.forEach((photo, i) => {
+      track.appendChild(
+        h(
+          "div",
+          { class: "carousel-slide", role: "group", "aria-roledescription": "slide", "aria-label": i + 1 + " of " + photos.length },
+          photoImg(photo, media, { eager: options.eager && i === 0, sizes: options.sizes, class: options.class })
+        )
+      );
+    });
+    const dots = h("div", { class: "carousel-dots", "aria-hidden": "true" });
+    photos.forEach(() => dots.appendChild(h("span", { class: "carousel-dot" })));
+    const prev = h("button", { class: "carousel-btn carousel-prev", type: "button", "aria-label": "Previous photo" }, "‹");
+    const next = h("button", { class: "carousel-btn carousel-next", type: "button", "aria-label": "Next photo" }, "›");
+    const box = h("div", { class: "carousel", "aria-roledescription": "carousel", dataset: { count: String(photos.length) } }, track, prev, next, dots);
+    let current = -1;
+    function update() {
+      const index = Math.round(track.scrollLeft / Math.max(1, track.clientWidth));
+      if (index === current) return;
+      current = index;
+      box.dataset.index = String(index);
+      Array.from(dots.children).forEach((dot, i) => dot.classList.toggle("carousel-dot-on", i === index));
+      prev.hidden = index <= 0;
+      next.hidden = index >= photos.length - 1;
+    }
+    function go(delta) {
+      const index = Math.max(0, Math.min(photos.length - 1, current + delta));
+      track.scrollTo({ left: index * track.clientWidth, behavior: "smooth" });
+    }
+    prev.addEventListener("click", (event) => { event.stopPropagation(); go(-1); });
+    next.addEventListener("click", (event) => { event.stopPropagation(); go(1); });
+    track.addEventListener("keydown", (event) => {
+      if (event.key === "ArrowLeft") go(-1);
+      else if (event.key === "ArrowRight") go(1);
+    });
+    track.addEventListener("scroll", () => requestAnimationFrame(update), { passive: true });
+    update();
+    return box;
   };
 
   GS.thumbnail = function (media, sizes) {
     const scale = Math.min(1, 150 / Math.max(media.width, media.height));
-    const tw = Math.max(1, Math.round(media.width * scale));
-    const th = Math.max(1, Math.round(media.height * scale));
     const img = h("img", {
       class: "thumb",
       src: media.images.thumbnail,
-      srcset: media.images.thumbnail + " " + tw + "w, " + media.images.standard + " " + media.width + "w",
+      srcset: srcset(media),
       sizes: sizes || "(max-width: 735px) 33vw, 293px",
-      width: tw,
-      height: th,
-      alt: media.caption ? media.caption.slice(0, 300) : "Photo by " + media.owner.username,
+      width: Math.max(1, Math.round(media.width * scale)),
+      height: Math.max(1, Math.round(media.height * scale)),
+      alt: altOf(media, media),
       loading: "lazy",
       decoding: "async",
     });
     img.addEventListener("error", () => img.classList.add("img-broken"), { once: true });
     return img;
+  };
+
+  GS.srcset = srcset;
+
+  // A square of a photo grid (profile, explore, tag pages).
+  GS.gridTile = function (media) {
+    const stats = h(
+      "span",
+      { class: "tile-stats", "aria-hidden": "true" },
+      h("span", null, icon("heart"), compact(media.like_count)),
+      h("span", null, icon("comment"), compact(media.comment_count))
+    );
+    const count = photosOf(media).length;
+    const label = (media.caption ? media.caption.slice(0, 80) : "Photo") + (count > 1 ? ", " + count + " photos" : "") + ", " + plural(media.like_count, "like", "likes") + ", " + plural(media.comment_count, "comment", "comments");
+    const multi = count > 1 ? h("span", { class: "grid-multi", "aria-hidden": "true" }, icon("stack")) : null;
+    return h("li", { class: "grid-item" }, h("a", { class: "grid-link", href: photoUrl(media.id), "aria-label": label }, GS.thumbnail(media), multi, stats));
+  };
+
+  // ---------------------------------------------------------------- rich text
+
+  // Hashtags and mentions as the API parses them (api.md, second part):
+  // '#' + 1..100 letters, digits or '_'; '@' at the start or after a
+  // character that is not a letter, digit, '_' or '.', then a username
+  // (a trailing '.' ends the sentence). Everything else stays plain text.
+  const RICH = /#([\p{L}\p{N}_]+)|(^|[^\p{L}\p{N}_.])@([a-z0-9._]{1,30})/giu;
+
+  // A text node or link per piece. `mentions`, when given, is the list of
+  // usernames the API found (existing users); other @words stay text.
+  GS.richText = function (text, mentions) {
+    const known = Array.isArray(mentions) ? new Set(mentions.map((m) => m.toLowerCase())) : null;
+    const out = document.createDocumentFragment();
+    let last = 0;
+    RICH.lastIndex = 0;
+    let match;
+    while ((match = RICH.exec(text)) !== null) {
+      let start = match.index;
+      let link = null;
+      let end = RICH.lastIndex;
+      if (match[1] !== undefined) {
+        const after = text.slice(end).match(/^[\p{L}\p{N}_]/u);
+        if (match[1].length <= 100 && !after) {
+          link = h("a", { class: "tag-link", href: GS.tagUrl(match[1].toLowerCase()) }, "#" + match[1]);
+        }
+      } else {
+        start += match[2].length;
+        const name = match[3].replace(/\.+$/, "");
+        end = start + 1 + name.length;
+        RICH.lastIndex = end;
+        if (name && (!known || known.has(name.toLowerCase()))) {
+          link = h("a", { class: "mention-link", href: profileUrl(name.toLowerCase()) }, "@" + name);
+        }
+      }
+      if (!link) continue;
+      if (start > last) out.appendChild(document.createTextNode(text.slice(last, start)));
+      out.appendChild(link);
+      last = end;
+    }
+    if (last < text.length) out.appendChild(document.createTextNode(text.slice(last)));
+    return out;
+  };
+
+  GS.tagUrl = function (name) {
+    return "/explore/tags/" + seg(name);
   };
 
   // ---------------------------------------------------------------- dialogs

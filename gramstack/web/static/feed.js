@@ -8,12 +8,12 @@
   function caption(media) {
     const text = media.caption || "";
     if (!text) return null;
-    const body = h("span", { class: "caption-text" }, text.length > CAPTION_PREVIEW ? text.slice(0, CAPTION_PREVIEW).trimEnd() + "…" : text);
+    const body = h("span", { class: "caption-text" }, GS.richText(text.length > CAPTION_PREVIEW ? text.slice(0, CAPTION_PREVIEW).trimEnd() + "…" : text, media.mentions));
     const line = h("p", { class: "caption" }, GS.userLink(media.owner, "user-link strong"), " ", body);
     if (text.length > CAPTION_PREVIEW) {
       const more = h("button", { class: "link-btn muted", type: "button" }, "more");
       more.addEventListener("click", () => {
-        body.textContent = text;
+        body.replaceChildren(GS.richText(text, media.mentions));
         more.remove();
       });
       line.append(" ", more);
@@ -74,20 +74,40 @@
     );
   }
 
-  function setupFind() {
-    const form = $("find-form");
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      const input = $("find-input");
-      const name = input.value.trim().replace(/^@/, "").toLowerCase();
-      if (!/^[a-z0-9._]{1,30}$/.test(name)) {
-        input.setCustomValidity("Usernames use letters, numbers, dots and underscores.");
-        input.reportValidity();
-        return;
+  // A person with a Follow button (suggestions).
+  function suggestion(user) {
+    const button = h("button", { class: "link-btn strong follow-suggest", type: "button", "aria-label": "Follow " + user.username }, "Follow");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        await GS.api("PUT", "/users/" + seg(user.username) + "/follow");
+        button.textContent = "Following";
+        button.classList.add("muted");
+      } catch (err) {
+        GS.toast(err.message);
+        button.disabled = false;
       }
-      location.assign(GS.profileUrl(name));
     });
-    $("find-input").addEventListener("input", (e) => e.target.setCustomValidity(""));
+    return h(
+      "li",
+      { class: "person" },
+      h("a", { class: "person-link", href: GS.profileUrl(user.username) }, GS.avatar(user, "md"), h("span", { class: "person-names" }, h("span", { class: "person-user" }, user.username), h("span", { class: "person-full muted" }, user.full_name || GS.plural(user.follower_count, "follower", "followers")))),
+      button
+    );
+  }
+
+  async function suggestions() {
+    let page;
+    try {
+      page = await GS.api("GET", "/me/suggestions?limit=8");
+    } catch (err) {
+      return; // An older server has no suggestions: the sidebar stays as it was.
+    }
+    if (!page.items.length) return;
+    $("side-suggest-list").replaceChildren(...page.items.slice(0, 5).map(suggestion));
+    $("side-suggest").hidden = false;
+    $("empty-suggest-list").replaceChildren(...page.items.map(suggestion));
+    $("empty-suggest").hidden = false;
   }
 
   document.addEventListener("DOMContentLoaded", async () => {
@@ -100,7 +120,8 @@
     if (!me) return;
     document.title = "gramstack";
     sideMe(me);
-    setupFind();
+    GS.searchBox($("find-input"), $("find-results"));
+    suggestions();
     let index = 0;
     GS.pager({
       path: "/feed",

@@ -1,12 +1,20 @@
-// New post: pick or drop a photo, preview it from an object URL, upload it
-// with XMLHttpRequest so the progress bar can follow the bytes.
+// New post: pick or drop up to 10 photos, check each before any byte is
+// sent (type, size, pixels, decodable), reorder them, give each its alt
+// text, and upload with XMLHttpRequest so the progress bar follows the bytes.
 (function () {
   "use strict";
-  const { $ } = GS;
+  const { $, h } = GS;
 
   const TYPES = ["image/jpeg", "image/png", "image/webp"];
-  let file = null;
-  let previewUrl = null;
+  const MAX_PHOTOS = 10;
+  // The server's default limits (max_upload_bytes, max_image_pixels). The
+  // server enforces its own; checking here saves a doomed upload.
+  const MAX_BYTES = 20 * 1024 * 1024;
+  const MAX_PIXELS = 50000000;
+
+  // [{file, url, width, height, alt}]
+  let photos = [];
+  let selected = 0;
 
   function formatBytes(n) {
     if (n < 1024) return n + " B";
@@ -14,30 +22,127 @@
     return (n / 1024 / 1024).toFixed(1) + " MB";
   }
 
-  function choose(picked) {
-    file = picked || null;
+  // Resolves to the photo's size, or rejects with a message for people.
+  function inspect(file) {
+    const name = "“" + (file.name || "This file") + "”";
+    if (file.type && !TYPES.includes(file.type)) {
+      return Promise.reject(new Error(name + " isn’t a JPEG, PNG or WebP photo. Choose one of those."));
+    }
+    if (file.size > MAX_BYTES) {
+      return Promise.reject(
+        new Error(name + " is " + formatBytes(file.size) + ". Photos can be up to 20 MB; choose a smaller one.")
+      );
+    }
+    const url = URL.createObjectURL(file);
+    const img = new Image();
+    img.src = url;
+    return img.decode().then(
+      () => {
+        if (img.naturalWidth * img.naturalHeight > MAX_PIXELS) {
+          URL.revokeObjectURL(url);
+          const mp = Math.round((img.naturalWidth * img.naturalHeight) / 1e6);
+          throw new Error(name + " has " + mp + " megapixels. Photos can have up to 50; choose a smaller one.");
+        }
+        return { file: file, url: url, width: img.naturalWidth, height: img.naturalHeight, alt: "" };
+      },
+      () => {
+        URL.revokeObjectURL(url);
+        throw new Error(name + " isn’t a photo gramstack can read. Choose a JPEG, PNG or WebP image.");
+      }
+    );
+  }
+
+  async function add(files) {
     GS.showError($("form-error"), null);
+    const problems = [];
+    for (const file of Array.from(files)) {
+      if (photos.length >= MAX_PHOTOS) {
+        problems.push("A post can have up to 10 photos.");
+        break;
+      }
+      try {
+        photos.push(await inspect(file));
+      } catch (err) {
+        problems.push(err.message);
+      }
+    }
+    if (problems.length) GS.showError($("form-error"), new Error(problems.join(" ")));
+    if (photos.length && selected >= photos.length) selected = photos.length - 1;
+    render();
+  }
+
+  function move(index, delta) {
+    const target = index + delta;
+    if (target < 0 || target >= photos.length) return;
+    const [photo] = photos.splice(index, 1);
+    photos.splice(target, 0, photo);
+    selected = target;
+    render();
+    const again = $("picked").children[target];
+    const button = again && again.querySelector(delta < 0 ? ".pick-earlier" : ".pick-later");
+    if (button && !button.disabled) button.focus();
+  }
+
+  function remove(index) {
+    URL.revokeObjectURL(photos[index].url);
+    photos.splice(index, 1);
+    if (selected >= photos.length) selected = Math.max(0, photos.length - 1);
+    render();
+  }
+
+  function render() {
     const preview = $("preview");
-    if (previewUrl) URL.revokeObjectURL(previewUrl);
-    previewUrl = null;
-    if (!file) {
-      preview.hidden = true;
-      $("drop-hint").hidden = false;
+    const list = $("picked");
+    const any = photos.length > 0;
+    preview.hidden = !any;
+    $("drop-hint").hidden = any;
+    $("drop").classList.toggle("has-file", any);
+    $("share").disabled = !any;
+    $("alt-field").hidden = !any;
+    list.hidden = photos.length < 2;
+    list.replaceChildren();
+    if (!any) {
+      preview.removeAttribute("src");
       $("file-name").textContent = "";
-      $("share").disabled = true;
       return;
     }
-    previewUrl = URL.createObjectURL(file);
-    preview.src = previewUrl;
-    preview.hidden = false;
-    $("drop-hint").hidden = true;
-    $("drop").classList.add("has-file");
-    $("file-label").textContent = "Choose another";
-    $("file-name").textContent = file.name + " · " + formatBytes(file.size);
-    $("share").disabled = false;
-    if (file.type && !TYPES.includes(file.type)) {
-      GS.showError($("form-error"), new Error("This doesn’t look like a JPEG, PNG or WebP image; the upload will probably be refused."));
-    }
+    const current = photos[selected];
+    preview.src = current.url;
+    preview.alt = current.alt || "Preview of photo " + (selected + 1);
+    $("file-label").textContent = photos.length < MAX_PHOTOS ? "Add photos" : "10 photos chosen";
+    $("file").disabled = photos.length >= MAX_PHOTOS;
+    $("file-name").textContent =
+      photos.length === 1
+        ? current.file.name + " · " + formatBytes(current.file.size)
+        : GS.plural(photos.length, "photo", "photos") + " · showing " + (selected + 1);
+    $("alt-label").textContent = photos.length === 1 ? "Alt text" : "Alt text for photo " + (selected + 1);
+    $("alt-text").value = current.alt;
+    photos.forEach((photo, index) => {
+      list.appendChild(
+        h(
+          "li",
+          { class: "pick" + (index === selected ? " pick-selected" : "") },
+          h(
+            "button",
+            {
+              class: "pick-thumb",
+              type: "button",
+              "aria-label": "Show photo " + (index + 1),
+              "aria-pressed": String(index === selected),
+              on: { click: () => { selected = index; render(); } },
+            },
+            h("img", { src: photo.url, alt: "", width: 64, height: 64 })
+          ),
+          h(
+            "span",
+            { class: "pick-tools" },
+            h("button", { class: "icon-btn pick-earlier", type: "button", "aria-label": "Move photo " + (index + 1) + " earlier", disabled: index === 0, on: { click: () => move(index, -1) } }, "‹"),
+            h("button", { class: "icon-btn pick-remove", type: "button", "aria-label": "Remove photo " + (index + 1), on: { click: () => remove(index) } }, "×"),
+            h("button", { class: "icon-btn pick-later", type: "button", "aria-label": "Move photo " + (index + 1) + " later", disabled: index === photos.length - 1, on: { click: () => move(index, 1) } }, "›")
+          )
+        )
+      );
+    });
   }
 
   function setProgress(fraction) {
@@ -49,7 +154,11 @@
   function upload(caption) {
     return new Promise((resolve, reject) => {
       const data = new FormData();
-      data.append("file", file, file.name || "photo");
+      for (const photo of photos) data.append("file", photo.file, photo.file.name || "photo");
+      // alt_text is all or nothing: one part per file, in the same order.
+      if (photos.some((photo) => photo.alt.trim())) {
+        for (const photo of photos) data.append("alt_text", photo.alt.trim());
+      }
       if (caption) data.append("caption", caption);
       const xhr = new XMLHttpRequest();
       xhr.open("POST", "/api/v1/media");
@@ -81,9 +190,13 @@
     const drop = $("drop");
     const caption = $("caption");
 
-    input.addEventListener("change", () => choose(input.files[0]));
-    $("preview").addEventListener("error", () => {
-      if (file) $("file-name").textContent = file.name + " · preview not available";
+    input.addEventListener("change", () => {
+      const files = Array.from(input.files);
+      input.value = "";
+      add(files);
+    });
+    $("alt-text").addEventListener("input", (event) => {
+      if (photos[selected]) photos[selected].alt = event.target.value;
     });
     for (const name of ["dragenter", "dragover"]) {
       drop.addEventListener(name, (event) => {
@@ -96,8 +209,7 @@
     }
     drop.addEventListener("drop", (event) => {
       event.preventDefault();
-      const picked = event.dataTransfer.files[0];
-      if (picked) choose(picked);
+      if (event.dataTransfer.files.length) add(event.dataTransfer.files);
     });
     caption.addEventListener("input", () => {
       $("caption-count").textContent = caption.value.length.toLocaleString("en-US") + " / 2,200";
@@ -105,7 +217,7 @@
 
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      if (!file) {
+      if (!photos.length) {
         GS.showError($("form-error"), new Error("Choose a photo first."));
         return;
       }
@@ -127,7 +239,7 @@
         GS.showError($("form-error"), err);
         share.disabled = false;
         share.textContent = "Share";
-        input.disabled = false;
+        input.disabled = photos.length >= MAX_PHOTOS;
         caption.readOnly = false;
       }
     });

@@ -19,7 +19,7 @@
       h(
         "div",
         { class: "comment-body" },
-        h("p", { class: "comment-text" }, GS.userLink(comment.author, "user-link strong"), " ", h("span", { class: "text" }, comment.text)),
+        h("p", { class: "comment-text" }, GS.userLink(comment.author, "user-link strong"), " ", h("span", { class: "text" }, GS.richText(comment.text))),
         h("p", { class: "comment-meta" }, GS.timeEl(comment.created_at))
       )
     );
@@ -121,6 +121,54 @@
     head.append(h("span", { class: "dot muted", "aria-hidden": "true" }, "•"), button);
   }
 
+  function renderCaption() {
+    const captionBox = $("pd-caption");
+    const mine = me && me.id === media.owner.id;
+    const edit = mine ? h("button", { class: "link-btn muted small caption-edit", type: "button" }, media.caption ? "Edit" : "Add a caption") : null;
+    if (edit) edit.addEventListener("click", editCaption);
+    const edited = media.edited_at ? h("span", { class: "muted small" }, " · Edited") : null;
+    if (media.caption) {
+      captionBox.replaceChildren(
+        GS.avatar(media.owner, "sm"),
+        h(
+          "div",
+          { class: "comment-body" },
+          h("h1", { class: "caption pd-caption-text" }, GS.userLink(media.owner, "user-link strong"), " ", h("span", { class: "caption-text" }, GS.richText(media.caption, media.mentions))),
+          h("p", { class: "comment-meta" }, GS.timeEl(media.created_at), edited, edit ? " · " : null, edit)
+        )
+      );
+    } else {
+      captionBox.replaceChildren(h("h1", { class: "visually-hidden" }, "Photo by " + media.owner.username), edit);
+    }
+  }
+
+  // The owner edits the caption in place (PATCH /media/{id}).
+  function editCaption() {
+    const box = $("pd-caption");
+    const area = h("textarea", { class: "caption-input", id: "caption-input", rows: "4", maxlength: "2200", "aria-label": "Caption" });
+    area.value = media.caption || "";
+    const error = h("p", { class: "form-error", role: "alert", hidden: true });
+    const save = h("button", { class: "btn btn-primary btn-sm", type: "submit" }, "Save");
+    const cancel = h("button", { class: "btn btn-secondary btn-sm", type: "button" }, "Cancel");
+    const form = h("form", { class: "caption-form" }, area, error, h("div", { class: "caption-form-actions" }, cancel, save));
+    cancel.addEventListener("click", renderCaption);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      save.disabled = true;
+      GS.showError(error, null);
+      try {
+        media = await GS.api("PATCH", "/media/" + seg(media.id), { caption: area.value.trim() });
+        renderCaption();
+        GS.toast("Caption saved.");
+      } catch (err) {
+        GS.showError(error, err);
+        save.disabled = false;
+      }
+    });
+    box.replaceChildren(form);
+    area.focus();
+  }
+
   function render() {
     document.title = (media.caption ? media.owner.username + ": “" + media.caption.slice(0, 60) + "”" : "Photo by " + media.owner.username) + " · gramstack";
     const figure = $("pd-media");
@@ -138,20 +186,7 @@
       head.appendChild(del);
     }
 
-    const captionBox = $("pd-caption");
-    if (media.caption) {
-      captionBox.replaceChildren(
-        GS.avatar(media.owner, "sm"),
-        h(
-          "div",
-          { class: "comment-body" },
-          h("h1", { class: "caption pd-caption-text" }, GS.userLink(media.owner, "user-link strong"), " ", h("span", { class: "caption-text" }, media.caption)),
-          h("p", { class: "comment-meta" }, GS.timeEl(media.created_at))
-        )
-      );
-    } else {
-      captionBox.replaceChildren(h("h1", { class: "visually-hidden" }, "Photo by " + media.owner.username));
-    }
+    renderCaption();
 
     const count = h("button", { class: "like-count link-btn strong", type: "button" });
     count.addEventListener("click", () => GS.peopleDialog("Likes", "/media/" + seg(media.id) + "/likers", "No likes yet."));

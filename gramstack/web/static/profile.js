@@ -27,7 +27,8 @@
       const edit = h("button", { class: "btn btn-secondary", type: "button" }, "Edit profile");
       edit.addEventListener("click", openEdit);
       const post = h("a", { class: "btn btn-secondary", href: "/new" }, "New post");
-      box.replaceChildren(edit, post);
+      const settings = h("a", { class: "btn btn-secondary", href: "/settings" }, "Settings");
+      box.replaceChildren(edit, post, settings);
       return;
     }
     if (!me) {
@@ -94,17 +95,6 @@
     });
   }
 
-  function tile(media) {
-    const stats = h(
-      "span",
-      { class: "tile-stats", "aria-hidden": "true" },
-      h("span", null, GS.icon("heart"), GS.compact(media.like_count)),
-      h("span", null, GS.icon("comment"), GS.compact(media.comment_count))
-    );
-    const label = (media.caption ? media.caption.slice(0, 80) : "Photo") + ", " + GS.plural(media.like_count, "like", "likes") + ", " + GS.plural(media.comment_count, "comment", "comments");
-    return h("li", { class: "grid-item" }, h("a", { class: "grid-link", href: GS.photoUrl(media.id), "aria-label": label }, GS.thumbnail(media), stats));
-  }
-
   document.addEventListener("DOMContentLoaded", async () => {
     const username = $("profile").dataset.username;
     me = await GS.me;
@@ -141,7 +131,7 @@
       more: $("grid-more"),
       empty: $("grid-empty"),
       spinner: $("grid-spinner"),
-      render: tile,
+      render: GS.gridTile,
     });
   });
 })();
