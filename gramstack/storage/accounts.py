@@ -6,8 +6,8 @@ import re
 from collections.abc import Sequence
 
 from gramstack.records import Change, NewJob, UserRecord
-from gramstack.storage.ports import BackendUnavailable, Database, Row
-from gramstack.storage.queries import by_ids, has_replicas
+from gramstack.storage.ports import Database, Row
+from gramstack.storage.queries import by_ids, fetchrow_fresh, has_replicas
 from gramstack.storage.transaction import Transaction, Writer
 
 USER_COLUMNS = (
@@ -245,15 +245,9 @@ class SqlAccountStore:
         revoked before it stays revoked (the revocation replicated with
         everything else). The domain caches what this returns.
         """
-        sql = "SELECT user_id, revoked_at FROM sessions WHERE token_hash = $1"
-        try:
-            async with self._db.read(fresh=True) as conn:
-                row = await conn.fetchrow(sql, token_hash)
-        except BackendUnavailable:
-            if not has_replicas(self._db):
-                raise
-            async with self._db.read() as conn:
-                row = await conn.fetchrow(sql, token_hash)
+        row = await fetchrow_fresh(
+            self._db, "SELECT user_id, revoked_at FROM sessions WHERE token_hash = $1", token_hash
+        )
         if row is None or row["revoked_at"] is not None:
             return None
         return int(row["user_id"])

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 
 from gramstack.records import LocationRecord, LocationState
 from gramstack.storage.ports import Database, Row
+from gramstack.storage.queries import fetchrow_fresh
 
 _COLUMNS = "user_id, region, target, state, epoch, changed_at"
 
@@ -25,11 +26,11 @@ class SqlLocationTable:
 
     async def location(self, user_id: int) -> LocationRecord | None:
         # From the leader: a miss is rare (the shared cache answers the rest)
-        # and a follower's older row would route writes past a move.
-        async with self._db.read(fresh=True) as conn:
-            row = await conn.fetchrow(
-                f"SELECT {_COLUMNS} FROM placements WHERE user_id = $1", user_id
-            )
+        # and a follower's older row would route writes past a move. While the
+        # leader is down no move can advance, so a follower's row will do.
+        row = await fetchrow_fresh(
+            self._db, f"SELECT {_COLUMNS} FROM placements WHERE user_id = $1", user_id
+        )
         return None if row is None else _location(row)
 
     async def place(self, user_id: int, region: str, now: int) -> LocationRecord:

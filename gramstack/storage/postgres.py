@@ -184,6 +184,7 @@ class PostgresDatabase:
                         log.warning("%s heartbeat failed: %r", self.name, exc)
                         continue
                     self._mark_unresponsive(f"no answer in {limit_s:g}s ({type(exc).__name__})")
+                    await self._expire_idle()
                 else:
                     if self.unresponsive is not None:
                         log.warning("%s answers again", self.name)
@@ -191,6 +192,11 @@ class PostgresDatabase:
         finally:
             if conn is not None:
                 conn.terminate()
+
+    async def _expire_idle(self) -> None:
+        if self._pool is not None:
+            with contextlib.suppress(Exception):
+                await self._pool.expire_connections()
 
     def _mark_unresponsive(self, why: str) -> None:
         if self.unresponsive is None:
@@ -230,6 +236,9 @@ class PostgresDatabase:
             if conn.lost:
                 with contextlib.suppress(asyncpg.InterfaceError):
                     raw.terminate()  # release then only hands the slot back
+                # Its idle siblings most likely went with the same server
+                # (a restart): replace them, or each would fail one call.
+                await self._expire_idle()
             # A reset that does not answer makes the pool terminate the
             # connection; the caller's work is done, so no reason to fail it.
             with contextlib.suppress(*_LOST, asyncpg.InterfaceError):

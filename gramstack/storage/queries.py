@@ -4,8 +4,9 @@ the leader, the viewer's edges among a page, and page bounds."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from gramstack.storage.ports import Database, Row
+from gramstack.storage.ports import BackendUnavailable, Database, Row
 
 
 def in_list(ids: Sequence[int], start: int = 1) -> str:
@@ -19,6 +20,19 @@ def before(after: int | None) -> int:
 
 def has_replicas(db: Database) -> bool:
     return bool(db.replica_states())
+
+
+async def fetchrow_fresh(db: Database, sql: str, *args: Any) -> Row | None:
+    """The leader's row; a follower's while the leader is unavailable, so
+    reads that want the freshest answer still get one through an outage."""
+    try:
+        async with db.read(fresh=True) as conn:
+            return await conn.fetchrow(sql, *args)
+    except BackendUnavailable:
+        if not has_replicas(db):
+            raise
+        async with db.read() as conn:
+            return await conn.fetchrow(sql, *args)
 
 
 async def by_ids(db: Database, select: str, ids: Sequence[int], viewer: int | None) -> list[Row]:

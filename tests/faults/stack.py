@@ -167,14 +167,20 @@ def stack_env(
     return env
 
 
-def wait_until_ok(client: httpx.Client, path: str, timeout: float = 60) -> float:
-    """Seconds until ``path`` answers 2xx (the recovery time after a fault)."""
+def wait_until_ok(client: httpx.Client, path: str, timeout: float = 60, in_a_row: int = 8) -> float:
+    """Seconds until ``path`` answers 2xx ``in_a_row`` times, each on a new
+    connection (the recovery time after a fault). Each worker process keeps
+    its own view of the backends, and a kept-alive connection would only
+    ever ask one of them."""
     started = time.monotonic()
+    successes = 0
     while time.monotonic() - started < timeout:
         try:
-            if client.get(path, timeout=5).is_success:
-                return time.monotonic() - started
+            answer = client.get(path, timeout=5, headers={"Connection": "close"})
+            successes = successes + 1 if answer.is_success else 0
         except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
+            successes = 0
+        if successes >= in_a_row:
+            return time.monotonic() - started
+        time.sleep(0.05 if successes else 0.1)
     raise AssertionError(f"{path} did not recover in {timeout} s")
