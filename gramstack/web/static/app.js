@@ -502,7 +502,10 @@
   // ---------------------------------------------------------------- unread
 
   // The number on the Activity icon, kept fresh without a reload: asked now,
-  // every 20 s while the tab is visible, and when the tab comes back.
+  // every 10 s while the tab is visible, and whenever the tab or the window
+  // comes back (a person returning to the tab sees the count at once). The
+  // answer is a cached read, so the poll costs the server little.
+  const UNREAD_POLL_MS = 10000;
   function setupUnread() {
     const link = document.querySelector('.nav-link[href="/activity"]');
     if (!link) return;
@@ -528,8 +531,14 @@
     };
     GS.refreshUnread = refresh;
     refresh();
-    setInterval(refresh, 20000);
+    setInterval(refresh, UNREAD_POLL_MS);
     document.addEventListener("visibilitychange", refresh);
+    window.addEventListener("focus", refresh);
+    window.addEventListener("online", refresh);
+    // A page restored from the back-forward cache shows an old count.
+    window.addEventListener("pageshow", (event) => {
+      if (event.persisted) refresh();
+    });
   }
 
   // ---------------------------------------------------------------- pager
