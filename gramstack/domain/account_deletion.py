@@ -118,6 +118,42 @@ async def media_step(b: Backends, user_id: int, batch: Batch | None = None) -> B
     return todo
 
 
+async def inbox_step(b: Backends, user_id: int, batch: Batch | None = None) -> Batch:
+    """Whatever the account caused in others' inboxes that the steps before
+    left: above all the mention items of its comments for people other than
+    the post's owner, whose IDs no stored row names. Each region's live items
+    by the account, from its ``inbox_by_actor`` index, tombstoned in bounded
+    batches; a batch is (inbox owner, item ID) pairs."""
+    found: list[tuple[RegionalStore, list[tuple[int, int]]]] = []
+    todo: Batch = batch or []
+    if batch is None:
+        for region in b.regions.values():
+            items = await region.activity_by_actor(user_id, BATCH)
+            if items:
+                found.append((region, items))
+        todo = [item for _, items in found for item in items]
+    by_owner: dict[int, list[int]] = {}
+    for owner, activity_id in todo:
+        by_owner.setdefault(owner, []).append(activity_id)
+    written: set[tuple[int, int]] = set()  # (id of the store, owner)
+
+    async def tombstone(region: RegionalStore, owners: list[int]) -> None:
+        await region.remove_activities([(o, i) for o in owners for i in by_owner[o]])
+        written.update((id(region), o) for o in owners)
+
+    # Through placement, so that an owner being moved gets the tombstones in
+    # both stores (the move's double-write); not a placement read.
+    await b.write_regional_many(list(by_owner), tombstone)
+    # A row left in a store placement no longer routes its owner to (a move
+    # not yet cleaned up) goes too, else every sweep would find it again.
+    for region, items in found:
+        leftover = [(o, i) for o, i in items if (id(region), o) not in written]
+        await region.remove_activities(leftover)
+    # After the tombstones: an unread count refilled now does not count them.
+    await b.store.inbox_marks.inbox_changed(list(by_owner))
+    return todo
+
+
 async def final_step(b: Backends, user_id: int) -> None:
     """The account's own timeline, inbox, avatar files, sessions and row."""
     avatar = await b.store.erasure.avatar_of_deleted(user_id)
@@ -128,7 +164,9 @@ async def final_step(b: Backends, user_id: int) -> None:
     await b.store.erasure.delete_account(user_id)
 
 
-STEPS = (following_step, follower_step, like_step, comment_step, media_step)
+# The inbox sweep last: the steps before tombstone their items by ID (which
+# also stops an add job running late), the sweep takes whatever is left.
+STEPS = (following_step, follower_step, like_step, comment_step, media_step, inbox_step)
 
 
 async def run(b: Backends, user_id: int, *, batches: int = BATCHES_PER_RUN) -> bool:
