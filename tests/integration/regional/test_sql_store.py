@@ -60,9 +60,7 @@ async def _fill(store: SqlRegionalStore) -> None:
         await store.add_to_timelines(list(USERS), media_id, author_id=1 + media_id % 4)
 
 
-async def _plan(
-    store: SqlRegionalStore, sql: str, *args: object, seqscan: bool = True
-) -> str:
+async def _plan(store: SqlRegionalStore, sql: str, *args: object, seqscan: bool = True) -> str:
     """``seqscan=False``: PostgreSQL rightly scans a test's few rows; this
     shows whether an index can serve the statement at all."""
     async with store.db.write() as conn:
