@@ -38,9 +38,10 @@ noise is larger than the cost), PostgreSQL 0.92 -> 0.97 ms (+6 %) and
 3.47 -> 3.85 ms (+11 %), both dominated by the commit. Building it over an
 existing inbox at start-up (``create_schema``): 4..11 ms per 10,000-20,000
 rows on SQLite, 19..92 ms on PostgreSQL (which blocks inbox writes, not
-reads, for that long). One sweep batch: 0.6 ms SQLite, 16..22 ms PostgreSQL. A stored list of each comment's mentioned IDs (like
-``media_mentions``) would be exact too, but needs a migration that parses
-every comment's text, and still misses items whose comment is gone.
+reads, for that long). One sweep batch: 0.6 ms SQLite, 16..22 ms PostgreSQL.
+A stored list of each comment's mentioned IDs (like ``media_mentions``)
+would be exact too, but needs a migration that parses every comment's
+text, and still misses items whose comment is gone.
 """
 
 from __future__ import annotations
