@@ -5,7 +5,27 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from libc.stdint cimport uint8_t, uint64_t
 
-from gramstack.speedups._blake2b cimport blake2b_u64_big
+from gramstack.speedups._blake2b cimport _gs_blake2b_choose, blake2b_u64_big
+
+
+cdef extern from *:
+    """
+    /* bisect_left of point in sorted[0:size] (size >= 1), without branches:
+       the ring's keys are spread at random, so a branch per step would be
+       mispredicted half the time; a conditional move never is. */
+    static inline Py_ssize_t _gs_lower_bound(const uint64_t *sorted, Py_ssize_t size,
+                                             uint64_t point) {
+        const uint64_t *base = sorted;
+        while (size > 1) {
+            Py_ssize_t half = size >> 1;
+            base = base[half] < point ? base + half : base;
+            size -= half;
+        }
+        return (base - sorted) + (*base < point);
+    }
+    """
+    Py_ssize_t _lower_bound "_gs_lower_bound"(const uint64_t *sorted, Py_ssize_t size,
+                                              uint64_t point) noexcept nogil
 
 
 cdef class HashRing:
@@ -43,16 +63,20 @@ cdef class HashRing:
         cdef Py_ssize_t length
         cdef const char *data = PyUnicode_AsUTF8AndSize(key, &length)
         cdef uint64_t point = blake2b_u64_big(<const uint8_t *>data, <size_t>length)
-        # bisect_left over the sorted points, wrapping past the last one.
-        cdef Py_ssize_t low = 0, high = self._size, middle
-        while low < high:
-            middle = (low + high) >> 1
-            if self._hashes[middle] < point:
-                low = middle + 1
-            else:
-                high = middle
-        return self._owners[low if low < self._size else 0]
+        cdef Py_ssize_t index = _lower_bound(self._hashes, self._size, point)
+        return self._owners[index if index < self._size else 0]  # past the last: the first
 
 
 cdef object _hash(bytes data):
     return blake2b_u64_big(<const uint8_t *>(<char *>data), <size_t>len(data))
+
+
+def _use_blake2b(bint portable=False):
+    """Chooses this module's BLAKE2b, the fastest this CPU runs or else the portable C; its name.
+
+    Both give the same bytes; the tests run each.
+    """
+    return _gs_blake2b_choose(portable).decode()
+
+
+_use_blake2b()
