@@ -1,6 +1,6 @@
 # BLAKE2b (RFC 7693) for the short inputs of the speedups, compatible with
 # hashlib.blake2b(data, digest_size=n, person=p): the C is in _blake2b.h
-# (portable C, and AVX2 chosen at run time; see there for the vendored code).
+# (portable C, and AVX2 / AVX-512VL chosen at run time; see there for the vendored code).
 # Calling hashlib from C costs more than hashing a 40-byte key in C.
 
 from libc.stdint cimport uint8_t, uint64_t
@@ -9,7 +9,7 @@ from libc.stdint cimport uint8_t, uint64_t
 cdef extern from "_blake2b.h":
     void _gs_blake2b(uint8_t *out, size_t outlen, const uint8_t *data, size_t size,
                      const uint8_t *person, size_t person_len) nogil
-    const char *_gs_blake2b_choose(int portable) nogil
+    const char *_gs_blake2b_choose(const char *name) nogil
 
 
 cdef inline uint64_t blake2b_u64_big(const uint8_t *data, size_t size) noexcept nogil:

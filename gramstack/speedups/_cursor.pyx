@@ -171,12 +171,17 @@ cdef object _encode_slowly(str kind, object key):
     return encode_cursor(kind, key)
 
 
-def _use_blake2b(bint portable=False):
-    """Chooses this module's BLAKE2b, the fastest this CPU runs or else the portable C; its name.
+def _use_blake2b(str name="fastest"):
+    """Makes this module hash with the BLAKE2b named ("avx512", "avx2", "portable"),
+    or the fastest this CPU runs; the name of the one in use.
 
-    Both give the same bytes; the tests run each.
+    All give the same bytes; the tests run each. ValueError if this CPU cannot run it.
     """
-    return _gs_blake2b_choose(portable).decode()
+    cdef bytes encoded = name.encode()
+    cdef const char *chosen = _gs_blake2b_choose(encoded)
+    if chosen == NULL:
+        raise ValueError(f"this CPU does not run BLAKE2b {name!r}")
+    return chosen.decode()
 
 
 _use_blake2b()

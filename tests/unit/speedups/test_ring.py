@@ -79,8 +79,11 @@ def test_keys_of_every_length_up_to_three_blocks_are_placed_as_the_twin_places_t
     assert [hash_ring.node_for(k) for k in keys] == [twin.node_for(k) for k in keys]
 
 
-def test_the_compiled_module_can_hash_with_either_blake2b(blake2b: str) -> None:
+def test_the_compiled_module_hashes_with_the_blake2b_it_is_given(blake2b: str) -> None:
     compiled = load("ring", "compiled")
-    assert blake2b in {"avx2", "portable"}
-    assert compiled._use_blake2b(portable=True) == "portable"
-    assert compiled._use_blake2b(portable=blake2b == "portable") == blake2b
+    assert compiled._use_blake2b(blake2b) == blake2b
+    assert compiled._use_blake2b("portable") == "portable"
+    assert compiled._use_blake2b("fastest") in {"avx512", "avx2", "portable"}
+    with pytest.raises(ValueError):
+        compiled._use_blake2b("sse9")
+    compiled._use_blake2b(blake2b)
