@@ -27,19 +27,38 @@ cdef const char *_DIGIT_PAIRS = (
     b"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     b"8081828384858687888990919293949596979899"
 )
-# _POW10[n] = 10**n: a value below 10**n has at most n digits.
-cdef uint64_t[20] _POW10 = [
-    1, 10, 100, 1000, 10**4, 10**5, 10**6, 10**7, 10**8, 10**9, 10**10, 10**11, 10**12,
-    10**13, 10**14, 10**15, 10**16, 10**17, 10**18, 10**19,
-]
 cdef const char *_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 cdef extern from *:
     """
     static signed char _gs_b64_value[256];
+    /* The two base64 characters of each 12-bit value. */
+    static unsigned char _gs_b64_pairs[4096][2];
+
+    /* How many decimal digits v has (1 for 0). */
+    static inline int _gs_decimal_digits(unsigned long long v) {
+        static const unsigned long long pow10[20] = {
+            1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+            100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL,
+            1000000000000ULL, 10000000000000ULL, 100000000000000ULL,
+            1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
+            1000000000000000000ULL, 10000000000000000000ULL};
+        int t;
+        v |= 1; /* never crosses a power of ten, and makes 0 count as 1 */
+    #if defined(__GNUC__) || defined(__clang__)
+        /* floor(log10(v)) from the bit length (1233 / 4096 ~ log10(2)), then one compare. */
+        t = ((64 - __builtin_clzll(v)) * 1233) >> 12;
+        return t - (v < pow10[t]) + 1;
+    #else
+        for (t = 1; t < 20 && v >= pow10[t]; t++) {}
+        return t;
+    #endif
+    }
     """
     signed char _gs_b64_value[256]
+    unsigned char _gs_b64_pairs[4096][2]
+    int _decimal_digits "_gs_decimal_digits"(uint64_t value) noexcept nogil
 
 
 cdef void _init_table() noexcept:
@@ -48,6 +67,9 @@ cdef void _init_table() noexcept:
         _gs_b64_value[i] = -1
     for i in range(64):
         _gs_b64_value[<uint8_t>_ALPHABET[i]] = i
+    for i in range(4096):
+        _gs_b64_pairs[i][0] = _ALPHABET[i >> 6]
+        _gs_b64_pairs[i][1] = _ALPHABET[i & 63]
 
 
 _init_table()
@@ -57,7 +79,7 @@ def encode_cursor(str kind, key):
     cdef Py_ssize_t kind_len
     cdef const char *kind_utf8 = PyUnicode_AsUTF8AndSize(kind, &kind_len)
     cdef uint8_t raw[_RAW_MAX + _CHECK]
-    cdef Py_ssize_t digit_count = 1, raw_len, i, pos
+    cdef Py_ssize_t digit_count, raw_len, i, pos
     cdef uint64_t value, pair
     if type(key) is not int or kind_len + 21 > _RAW_MAX:
         return _encode_slowly(kind, key)
@@ -67,8 +89,7 @@ def encode_cursor(str kind, key):
         return _encode_slowly(kind, key)
     # Decimal digits written from the last, two per division: the divisions
     # depend on each other, so halving their number is what counts.
-    while digit_count < 20 and value >= _POW10[digit_count]:
-        digit_count += 1
+    digit_count = _decimal_digits(value)
     memcpy(raw, kind_utf8, kind_len)
     raw[kind_len] = 58  # :
     pos = kind_len + digit_count  # the last digit
@@ -93,12 +114,10 @@ def encode_cursor(str kind, key):
     cdef Py_ssize_t o = 0
     cdef unsigned int triple
     i = 0
-    while i + 3 <= raw_len:
+    while i + 3 <= raw_len:  # three bytes, four characters, two lookups
         triple = (raw[i] << 16) | (raw[i + 1] << 8) | raw[i + 2]
-        out[o] = _ALPHABET[triple >> 18]
-        out[o + 1] = _ALPHABET[(triple >> 12) & 63]
-        out[o + 2] = _ALPHABET[(triple >> 6) & 63]
-        out[o + 3] = _ALPHABET[triple & 63]
+        memcpy(out + o, _gs_b64_pairs[triple >> 12], 2)
+        memcpy(out + o + 2, _gs_b64_pairs[triple & 4095], 2)
         o += 4
         i += 3
     if raw_len - i == 1:
