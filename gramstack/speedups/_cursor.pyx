@@ -1,5 +1,10 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Keyset cursor text in C: same bytes, checksum and errors as the twin."""
+"""Keyset cursor text in C: same bytes, checksum and errors as the twin.
+
+The checksum is BLAKE2b from _blake2b.h: portable C, or on x86-64 with AVX2 or
+AVX-512 code vendored from https://github.com/sneves/blake2-avx2 (CC0 1.0
+Universal; see vendor/blake2_avx2/), chosen at import.
+"""
 
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_New
 from libc.stdint cimport uint8_t, uint64_t

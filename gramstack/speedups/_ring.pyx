@@ -1,5 +1,10 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
-"""The consistent-hash ring with its points in a C array (same placement as the twin)."""
+"""The consistent-hash ring with its points in a C array (same placement as the twin).
+
+Keys are hashed with BLAKE2b from _blake2b.h: portable C, or on x86-64 with
+AVX2 or AVX-512 code vendored from https://github.com/sneves/blake2-avx2 (CC0
+1.0 Universal; see vendor/blake2_avx2/), chosen at import.
+"""
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
