@@ -84,7 +84,9 @@ class Settings:
     signup_rate_per_minute: int = 10
     job_poll_interval_s: float = 0.2
     # How long a claimed job is its worker's alone; a worker that dies holding
-    # it lets the claim run out and another worker runs the job again.
+    # it lets the claim run out and another worker runs the job again. A
+    # webhook delivery holds its job's claim while in flight: a claim shorter
+    # than webhook_deadline_s may send a slow delivery twice (never zero times).
     job_claim_s: float = 60.0
     # Each server worker also runs the job queue (the embedded default); the
     # scaled setup turns it off and runs ``gramstack worker`` processes.
