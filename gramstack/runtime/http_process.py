@@ -57,6 +57,7 @@ def start_http_process(
     env: Mapping[str, str] | None = None,
     ready_timeout_s: float = 30.0,
     stop_timeout_s: float = 15.0,
+    cwd: Path | None = None,
 ) -> HttpProcess:
     """Run ``command`` (which serves on ``port``) with its output in
     ``log_path``, and return once ``/healthz`` answers 200; raises with the
@@ -68,6 +69,7 @@ def start_http_process(
             stdout=log,
             stderr=subprocess.STDOUT,
             env=None if env is None else {**os.environ, **env},
+            cwd=cwd,
         )
     server = HttpProcess(f"http://127.0.0.1:{port}", process, log_path, stop_timeout_s)
     deadline = time.monotonic() + ready_timeout_s
