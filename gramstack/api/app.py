@@ -127,7 +127,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
             log.info("worker shutting down")
 
-    web = WebUI(auth.SESSION_COOKIE)
+    web = WebUI(auth.SESSION_COOKIE, settings)
     routes = [*starlette_routes(ALL_ENDPOINTS), *web.routes]
     middleware = [
         Middleware(errors.UnexpectedErrorMiddleware),
