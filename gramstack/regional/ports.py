@@ -47,6 +47,11 @@ class RegionalStore(Protocol):
         caused in this store's inboxes, any partition (account deletion only)."""
         ...
 
+    async def activity_for_media(self, media_id: int, limit: int) -> list[tuple[int, int]]:
+        """(inbox owner, item ID) of at most ``limit`` live items about
+        ``media_id`` in this store's inboxes, any partition (post deletion only)."""
+        ...
+
     async def remove_activity_for_media(self, user_id: int, media_id: int) -> None: ...
 
     async def activity_page(

@@ -43,6 +43,13 @@ Secondary indexes, and what each would be in CQL:
   tombstones it writes leave the partial index, so each batch is the next.
   In CQL, a table ``inbox_by_actor ((actor_id), user_id, id)`` written
   alongside ``add_activity`` and deleted from with the tombstone.
+- ``inbox_for_media_removal (media_id) WHERE type <> 'removed'``:
+  cross-partition, for post deletion only: the live items about a deleted
+  post in anyone's inbox (above all the mention items of others' comments on
+  it), swept in bounded batches (``activity_for_media``), as by actor. No
+  inbox read orders or filters by ``media_id`` alone, so the planner has no
+  reason to use it elsewhere. In CQL, a table
+  ``inbox_by_media ((media_id), user_id, id)`` written alongside.
 - ``timeline_for_media_removal (media_id + 0)``: the one cross-partition
   statement,
   ``remove_media_from_timelines``, which runs only when a post is deleted
@@ -81,6 +88,9 @@ _INDEXES = [
     # Cross-partition, for account deletion only (see the module docstring);
     # tombstones are left out, so a sweep never walks what it already did.
     f"CREATE INDEX IF NOT EXISTS inbox_by_actor ON inbox (actor_id) WHERE type <> '{_REMOVED}'",
+    # Cross-partition, for post deletion only, the same way.
+    "CREATE INDEX IF NOT EXISTS inbox_for_media_removal ON inbox (media_id)"
+    f" WHERE type <> '{_REMOVED}'",
     # Cross-partition, for post deletion only (see the module docstring). It
     # indexes an expression so that only that deletion can use it: a plain
     # (media_id) index tempts the planner into answering a timeline page by
@@ -253,6 +263,17 @@ class SqlRegionalStore:
                 "SELECT user_id, id FROM inbox"
                 f" WHERE actor_id = $1 AND type <> '{_REMOVED}' LIMIT $2",
                 actor_id,
+                limit,
+            )
+        return [(row["user_id"], row["id"]) for row in rows]
+
+    async def activity_for_media(self, media_id: int, limit: int) -> list[tuple[int, int]]:
+        # From the leader, as activity_by_actor.
+        async with self.db.read(fresh=True) as conn:
+            rows = await conn.fetch(
+                "SELECT user_id, id FROM inbox"
+                f" WHERE media_id = $1 AND type <> '{_REMOVED}' LIMIT $2",
+                media_id,
                 limit,
             )
         return [(row["user_id"], row["id"]) for row in rows]
