@@ -47,7 +47,7 @@ text, and still misses items whose comment is gone.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from gramstack.domain import jobs
 from gramstack.domain.avatars import avatar_blob_keys
@@ -137,6 +137,16 @@ async def media_step(b: Backends, user_id: int, batch: Batch | None = None) -> B
     todo: Batch = batch or []
     if batch is None:
         todo = [(m,) for m in await b.store.erasure.media_batch(user_id, MEDIA_BATCH)]
+    # First what the posts left in anyone's inbox (others' comment mentions
+    # on them), at most about one sweep batch per step: until none is left
+    # the step returns the same posts undeleted, so the next step sweeps on.
+    swept = 0
+    for (media_id,) in todo:
+        swept += len(await media_inbox_sweep(b, media_id))
+        if swept >= BATCH:
+            return todo
+    if swept:
+        return todo
     for (media_id,) in todo:
         for region in b.regions.values():
             await region.remove_media_from_timelines(media_id)
@@ -152,17 +162,19 @@ async def media_step(b: Backends, user_id: int, batch: Batch | None = None) -> B
     return todo
 
 
-async def inbox_step(b: Backends, user_id: int, batch: Batch | None = None) -> Batch:
-    """Whatever the account caused in others' inboxes that the steps before
-    left: above all the mention items of its comments for people other than
-    the post's owner, whose IDs no stored row names. Each region's live items
-    by the account, from its ``inbox_by_actor`` index, tombstoned in bounded
-    batches; a batch is (inbox owner, item ID) pairs."""
+async def _sweep(
+    b: Backends,
+    find: Callable[[RegionalStore], Awaitable[list[tuple[int, int]]]],
+    batch: Batch | None,
+) -> Batch:
+    """One bounded batch of live inbox items found in each region by
+    ``find`` (an index of live items), tombstoned; a batch is (inbox owner,
+    item ID) pairs, empty when none is left."""
     found: list[tuple[RegionalStore, list[tuple[int, int]]]] = []
     todo: Batch = batch or []
     if batch is None:
         for region in b.regions.values():
-            items = await region.activity_by_actor(user_id, BATCH)
+            items = await find(region)
             if items:
                 found.append((region, items))
         todo = [item for _, items in found for item in items]
@@ -186,6 +198,23 @@ async def inbox_step(b: Backends, user_id: int, batch: Batch | None = None) -> B
     # After the tombstones: an unread count refilled now does not count them.
     await b.store.inbox_marks.inbox_changed(list(by_owner))
     return todo
+
+
+async def inbox_step(b: Backends, user_id: int, batch: Batch | None = None) -> Batch:
+    """Whatever the account caused in others' inboxes that the steps before
+    left: above all the mention items of its comments for people other than
+    the post's owner, whose IDs no stored row names. Each region's live items
+    by the account, from its ``inbox_by_actor`` index, tombstoned in bounded
+    batches; a batch is (inbox owner, item ID) pairs."""
+    return await _sweep(b, lambda region: region.activity_by_actor(user_id, BATCH), batch)
+
+
+async def media_inbox_sweep(b: Backends, media_id: int, batch: Batch | None = None) -> Batch:
+    """Whatever a deleted post left in anyone's inbox, whoever caused it:
+    above all the mention items of others' comments on it for third parties.
+    Each region's live items about the post, from its
+    ``inbox_for_media_removal`` index, in bounded batches as ``inbox_step``."""
+    return await _sweep(b, lambda region: region.activity_for_media(media_id, BATCH), batch)
 
 
 async def final_step(b: Backends, user_id: int) -> None:

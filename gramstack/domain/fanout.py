@@ -14,10 +14,11 @@ from collections.abc import Awaitable, Callable
 
 from gramstack.domain import account_deletion, jobs, webhooks
 from gramstack.domain.backends import Backends
-from gramstack.records import Job
+from gramstack.records import ActivityRecord, Job
 from gramstack.regional.ports import RegionalStore
 
 FANOUT_BATCH = 500
+MEDIA_SWEEP_BATCHES = 40
 
 
 async def is_pulled(b: Backends, author: int) -> bool:
@@ -54,6 +55,17 @@ async def _media_removed(b: Backends, job: jobs.MediaRemoved) -> None:
         await region.remove_media_from_timelines(job.media_id)
     owner, media_id = job.owner_id, job.media_id
     await b.write_regional(owner, lambda r: r.remove_activity_for_media(owner, media_id))
+    await b.store.inbox_marks.inbox_changed([owner])
+    # Others' items about the post, above all the mention items of comments
+    # on it for third parties (no stored row names them): swept by media in
+    # bounded batches; after MEDIA_SWEEP_BATCHES the job goes on as a new one.
+    for _ in range(MEDIA_SWEEP_BATCHES):
+        if not await account_deletion.media_inbox_sweep(b, media_id):
+            break
+    else:
+        await b.store.queue.enqueue(
+            [jobs.media_removed(b.next_id(), media_id, owner)], b.clock_ms()
+        )
     # Caption mentions notified other users; their rows outlive the post
     # until their items are gone, so a retried job still finds them.
     for user_id, activity_id in (await b.store.media.caption_mentions(media_id)).items():
@@ -66,6 +78,15 @@ def _activity_removal(user_id: int, activity_id: int) -> Callable[[RegionalStore
         await region.remove_activity(user_id, activity_id)
 
     return remove
+
+
+async def _causes_live(b: Backends, activity: ActivityRecord) -> bool:
+    """Whether the item's actor and the post it is about (if any) are both
+    still there, read from the leader: a deletion's sweep of either may have
+    run before the item was added."""
+    if not await b.store.accounts.is_live(activity.actor_id):
+        return False
+    return activity.media_id is None or await b.store.media.is_live(activity.media_id)
 
 
 async def run_job(b: Backends, job: Job) -> bool:
@@ -82,12 +103,12 @@ async def run_job(b: Backends, job: Job) -> bool:
         case jobs.InboxAdd() as added:
             activity = added.activity()
             await b.write_regional(added.user_id, lambda r: r.add_activity(added.user_id, activity))
-            live = await b.store.accounts.is_live(activity.actor_id)
+            live = await _causes_live(b, activity)
             if not live:
-                # The actor's account was deleted: its job's inbox sweep may
-                # have run before this add (a job retried late), so take the
-                # item away again. Checked after the add: either this read
-                # sees the deletion, or the sweep, which follows it, sees the item.
+                # The actor's account or the post was deleted: its job's inbox
+                # sweep may have run before this add (a job retried late), so
+                # take the item away again. Checked after the add: either this
+                # read sees the deletion, or the sweep, which follows it, sees the item.
                 await b.write_regional(added.user_id, _activity_removal(added.user_id, added.id))
             await b.store.inbox_marks.inbox_changed([added.user_id])
             if live:

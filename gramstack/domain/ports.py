@@ -189,6 +189,10 @@ class MediaStore(Protocol):
 
     async def forget_caption_mentions(self, media_id: int) -> None: ...
 
+    async def is_live(self, media_id: int) -> bool:
+        """Whether the media exists, not deleted (read from the leader)."""
+        ...
+
     async def media(
         self, ids: Sequence[int], *, viewer: int | None = None
     ) -> dict[int, MediaRecord]: ...

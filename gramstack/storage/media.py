@@ -173,6 +173,12 @@ class SqlMediaStore:
             )
         return media
 
+    async def is_live(self, media_id: int) -> bool:
+        """Whether the media exists (not deleted), from the leader."""
+        async with self._db.read(fresh=True) as conn:
+            found = await conn.fetchval("SELECT 1 FROM media WHERE id = $1", media_id)
+        return found is not None
+
     async def media(
         self, ids: Sequence[int], *, viewer: int | None = None
     ) -> dict[int, MediaRecord]:
