@@ -215,3 +215,57 @@ async def test_an_actors_items_are_swept_in_bounded_batches_across_partitions(
         20,
     )
     assert "inbox_by_actor" not in plan, plan
+
+
+async def test_a_posts_items_are_swept_in_bounded_batches_across_partitions(
+    store: SqlRegionalStore,
+) -> None:
+    # Items about media 500 in twenty inboxes, by several actors, among items
+    # about media 501; one already tombstoned.
+    for owner in USERS:
+        for n in range(3):
+            item = owner * 100 + n
+            media = 500 if n < 2 else 501
+            await store.add_activity(owner, ActivityRecord(item, "mention", n + 3, media, item))
+    await store.remove_activity(1, 100)
+    swept: list[tuple[int, int]] = []
+    while batch := await store.activity_for_media(500, 7):
+        assert len(batch) <= 7 and not set(batch) & set(swept)
+        await store.remove_activities(batch)
+        await store.remove_activities(batch)  # a retried batch changes nothing
+        swept += batch
+    assert sorted(swept) == [(o, o * 100 + n) for o in USERS for n in (0, 1)][1:]
+    for owner in USERS:
+        assert [a.media_id for a in await store.activity_page(owner, None, 100)] == [501]
+        assert await store.count_activity_after(owner, 0, 100) == 1
+    await store.add_activity(2, ActivityRecord(200, "mention", 3, 500, 200))
+    assert await store.activity_for_media(500, 7) == []
+    # Enough posts' items that the planner weighs the indexes by their
+    # conditions, not by size (PostgreSQL would walk any partial index whole).
+    async with store.db.write() as conn:
+        await conn.executemany(
+            "INSERT INTO inbox (user_id, id, type, actor_id, media_id, created_at)"
+            " VALUES ($1, $2, 'like', $3, $4, 0)",
+            [(n % 20 + 1, 10_000 + n, n % 50 + 3, 1000 + n) for n in range(2000)],
+        )
+    plan = await _plan(
+        store,
+        "SELECT user_id, id FROM inbox WHERE media_id = $1 AND type <> 'removed' LIMIT $2",
+        500,
+        7,
+        seqscan=False,
+    )
+    assert "inbox_for_media_removal" in plan, plan
+    # Neither a page nor the owner's delete by media takes the cross-partition index.
+    plan = await _plan(
+        store,
+        "SELECT id FROM inbox WHERE user_id = $1 AND id < $2 AND type <> 'removed'"
+        " ORDER BY id DESC LIMIT $3",
+        5,
+        10**9,
+        20,
+    )
+    assert "inbox_for_media_removal" not in plan, plan
+    if store.db.dialect == "sqlite":
+        plan = await _plan(store, "DELETE FROM inbox WHERE user_id = $1 AND media_id = $2", 5, 501)
+        assert "inbox_by_media" in plan, plan
