@@ -22,7 +22,7 @@ from bench.account_deletion import (
     row_counts,
     seed,
 )
-from gramstack.domain import account_deletion, accounts, jobs
+from gramstack.domain import account_deletion, accounts, fanout, jobs, media
 from gramstack.domain.errors import Unauthorized
 from gramstack.domain.fanout import run_job
 from gramstack.records import ActivityRecord
@@ -194,3 +194,41 @@ async def test_an_inbox_add_running_after_the_sweep_is_taken_away(rig: Rig) -> N
     assert await _work_off_the_queue(rig) == ["inbox_add"]
     assert not await rig.region.has_activity(mentioned, late.id)
     assert await rig.region.count_activity_after(mentioned, late.id - 1, 10) == 0
+
+
+async def test_a_deleted_posts_items_go_in_bounded_runs_and_a_late_add_goes_too(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    b = rig.b
+    owner = await seed(rig, posts=2, followers=3)
+    media_id = (await b.store.erasure.media_batch(owner, 1))[0]
+    others = [OTHERS + i for i in range(50)]
+    # Mention items of others' comments on the post, in fifty inboxes.
+    for n, user in enumerate(others):
+        item = ActivityRecord(b.next_id(), "mention", others[n - 1], media_id, b.clock_ms())
+        await rig.region.add_activity(user, item)
+    # What an unread count counts (its cache is evicted through the
+    # invalidation service, which this rig does not run: tests/api checks it).
+    async def unread(user: int) -> int:
+        return await rig.region.count_activity_after(user, 0, 100)
+
+    unread_before = {user: await unread(user) for user in others}
+    assert all(count >= 1 for count in unread_before.values())
+    # Small batches, few per run: the job goes on as new jobs.
+    monkeypatch.setattr(account_deletion, "BATCH", 7)
+    monkeypatch.setattr(fanout, "MEDIA_SWEEP_BATCHES", 2)
+    await media.delete_media(b, owner, media_id)
+    kinds = await _work_off_the_queue(rig)
+    assert set(kinds) == {"media_removed"} and len(kinds) >= 50 // (7 * 2), kinds
+    for user in others:
+        left = await rig.region.activity_page(user, None, 100)
+        assert all(item.media_id != media_id for item in left), left
+        assert await unread(user) == unread_before[user] - 1
+    assert await rig.region.activity_for_media(media_id, 100) == []
+    # A comment's mention add job, retried until after the post's job finished:
+    # its actor is live, the post is not.
+    late = ActivityRecord(b.next_id(), "mention", others[1], media_id, b.clock_ms())
+    await b.store.queue.enqueue([jobs.inbox_add(b.next_id(), others[0], late)], 0)
+    assert await _work_off_the_queue(rig) == ["inbox_add"]
+    assert not await rig.region.has_activity(others[0], late.id)
+    assert await unread(others[0]) == unread_before[others[0]] - 1
