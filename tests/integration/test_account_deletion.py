@@ -207,6 +207,7 @@ async def test_a_deleted_posts_items_go_in_bounded_runs_and_a_late_add_goes_too(
     for n, user in enumerate(others):
         item = ActivityRecord(b.next_id(), "mention", others[n - 1], media_id, b.clock_ms())
         await rig.region.add_activity(user, item)
+
     # What an unread count counts (its cache is evicted through the
     # invalidation service, which this rig does not run: tests/api checks it).
     async def unread(user: int) -> int:
