@@ -1,5 +1,7 @@
-"""What the ``inbox_by_actor`` index costs the inbox's write path, and what
-building it costs an existing inbox (``create_schema`` at a server's start).
+"""What a cross-partition inbox index (``inbox_by_actor`` for account
+deletion's sweep, or ``--index inbox_for_media_removal`` for a post
+deletion's) costs the inbox's write path, and what building it costs an
+existing inbox (``create_schema`` at a server's start).
 
 Adds ``--items`` activity items one at a time, as the ``inbox_add`` jobs do,
 into a regional store with and without the index (on SQLite, and on a
@@ -7,6 +9,7 @@ PostgreSQL dev cluster unless ``--sqlite-only``), then times the index's
 build over the filled table and one sweep batch of a deleted actor.
 
     .venv/bin/python bench/inbox_actor_index.py [--items 20000] [--rounds 3] [--sqlite-only]
+        [--index inbox_by_actor|inbox_for_media_removal]
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +31,19 @@ from gramstack.storage.ports import Database
 from gramstack.storage.postgres import PostgresDatabase
 from gramstack.storage.sqlite import SqliteDatabase
 
-INDEX = "inbox_by_actor"
 OWNERS = 1000
 ACTORS = 2000
+POSTS = 2000
+# Each index's sweep: one batch of the items of actor 1, or about post 1.
+SWEEPS: dict[str, Callable[[SqlRegionalStore], Awaitable[list[tuple[int, int]]]]] = {
+    "inbox_by_actor": lambda store: store.activity_by_actor(1, 500),
+    "inbox_for_media_removal": lambda store: store.activity_for_media(1, 500),
+}
 
 
 def _item(n: int) -> tuple[int, ActivityRecord]:
-    return n % OWNERS, ActivityRecord(n + 1, "like", (n * 7919) % ACTORS + 1, n, n)
+    actor = (n * 7919) % ACTORS + 1
+    return n % OWNERS, ActivityRecord(n + 1, "like", actor, (n * 104729) % POSTS + 1, n)
 
 
 async def _fill(store: SqlRegionalStore, items: int) -> float:
@@ -44,20 +54,22 @@ async def _fill(store: SqlRegionalStore, items: int) -> float:
     return (time.perf_counter() - start) / items * 1e6
 
 
-async def _round(make_db: Any, name: str, items: int, with_index: bool) -> dict[str, float]:
+async def _round(
+    make_db: Any, name: str, items: int, with_index: bool, index: str
+) -> dict[str, float]:
     db: Database = await make_db(name)
     store = SqlRegionalStore("bench", db)
     await store.create_schema()
     if not with_index:
         async with db.write() as conn:
-            await conn.execute(f"DROP INDEX {INDEX}")
+            await conn.execute(f"DROP INDEX {index}")
     measured = {"add_us": await _fill(store, items)}
     if not with_index:
         start = time.perf_counter()
         await store.create_schema()  # builds the index over the filled table
         measured["index_build_ms"] = (time.perf_counter() - start) * 1000
     start = time.perf_counter()
-    batch = await store.activity_by_actor(1, 500)
+    batch = await SWEEPS[index](store)
     await store.remove_activities(batch)
     measured["sweep_batch_ms"] = (time.perf_counter() - start) * 1000
     measured["sweep_batch_items"] = len(batch)
@@ -65,14 +77,14 @@ async def _round(make_db: Any, name: str, items: int, with_index: bool) -> dict[
     return measured
 
 
-async def _run(make_db: Any, items: int, rounds: int) -> dict[str, Any]:
+async def _run(make_db: Any, items: int, rounds: int, index: str) -> dict[str, Any]:
     # Alternating rounds, best of each: the machine is shared, and a round's
     # time moves with the other work on it more than with the index.
     runs: dict[bool, list[dict[str, float]]] = {False: [], True: []}
     for n in range(rounds):
         for with_index in (False, True):
             name = f"r{n}_{int(with_index)}"
-            runs[with_index].append(await _round(make_db, name, items, with_index))
+            runs[with_index].append(await _round(make_db, name, items, with_index, index))
     without = min(r["add_us"] for r in runs[False])
     with_ = min(r["add_us"] for r in runs[True])
     return {
@@ -85,17 +97,17 @@ async def _run(make_db: Any, items: int, rounds: int) -> dict[str, Any]:
     }
 
 
-async def _bench_sqlite(root: Path, items: int, rounds: int) -> dict[str, Any]:
+async def _bench_sqlite(root: Path, items: int, rounds: int, index: str) -> dict[str, Any]:
     async def make(name: str) -> Database:
         db = SqliteDatabase(root / f"{name}.db", readers=1)
         await db.open()
         return db
 
-    return {"backend": "sqlite", "items": items, **await _run(make, items, rounds)}
+    return {"backend": "sqlite", "items": items, **await _run(make, items, rounds, index)}
 
 
 async def _bench_postgres(
-    cluster: devcluster.ClusterState, items: int, rounds: int
+    cluster: devcluster.ClusterState, items: int, rounds: int, index: str
 ) -> dict[str, Any]:
     import asyncpg
 
@@ -111,7 +123,7 @@ async def _bench_postgres(
         await db.open()
         return db
 
-    return {"backend": "postgres", "items": items, **await _run(make, items, rounds)}
+    return {"backend": "postgres", "items": items, **await _run(make, items, rounds, index)}
 
 
 def main() -> None:
@@ -119,17 +131,22 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--index", choices=sorted(SWEEPS), default="inbox_by_actor")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="gramstack-inbox-index-"))
     scratch.chmod(0o755)  # the PostgreSQL server runs as its own user
     results = []
     try:
         (scratch / "sqlite").mkdir()
-        results.append(asyncio.run(_bench_sqlite(scratch / "sqlite", args.items, args.rounds)))
+        results.append(
+            asyncio.run(_bench_sqlite(scratch / "sqlite", args.items, args.rounds, args.index))
+        )
         if not args.sqlite_only:
             cluster = devcluster.up(scratch / "pg", followers=0)
             try:
-                results.append(asyncio.run(_bench_postgres(cluster, args.items, args.rounds)))
+                results.append(
+                    asyncio.run(_bench_postgres(cluster, args.items, args.rounds, args.index))
+                )
             finally:
                 devcluster.down(Path(cluster.directory))
     finally:
