@@ -1,17 +1,69 @@
-"""HTTP/1.1 with a bound on the request head (request line plus headers).
+"""HTTP/1.1 with a bound on the request head (request line plus headers),
+and each response's head and body sent in one write.
 
 uvicorn's httptools protocol has no such bound, and httptools itself buffers
 a header value until it ends, so a client could make a worker hold a
 header of any size. Here the parser is fed at most the bytes left under
 the bound until the head is complete; a head past it is answered 431 in the
 api.md error shape and the connection is closed.
+
+uvicorn writes a response's status line and headers as soon as the app
+sends them, then the body in a second write: two system calls and two TCP
+segments per response, the second costing about a tenth of a cached read's
+CPU on loopback. ``HeadHoldingTransport`` keeps the head until the body's
+first bytes (or the end of the current loop iteration, whichever comes
+first) and writes both at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+_INTERIM = b"HTTP/1.1 1"  # 100 Continue: never held
+
+
+class HeadHoldingTransport:
+    """The transport as a request/response cycle sees it: the first write
+    of a response (its head) is held and goes out with the next write, at
+    a close, or at the end of this loop iteration (a HEAD answer or a
+    stream that is slow to start is not delayed past it)."""
+
+    __slots__ = ("_head", "_head_written", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._head: bytes | None = None
+        self._head_written = False
+
+    def write(self, data: bytes) -> None:
+        if self._head is not None:
+            data, self._head = self._head + data, None
+        elif not self._head_written and not data.startswith(_INTERIM):
+            self._head, self._head_written = data, True
+            self._loop.call_soon(self.flush)
+            return
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        if self._head is not None:
+            head, self._head = self._head, None
+            if not self._transport.is_closing():
+                self._transport.write(head)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 class BoundedHeadProtocol(HttpToolsProtocol):
@@ -38,6 +90,12 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._head_done = True
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is None or cycle.transport is not self.transport:
+            return  # an upgrade, or not a cycle of ours to speed up
+        # One per response: a pipelined request's cycle is made while the
+        # previous one runs, but writes only once that one has completed.
+        cycle.transport = HeadHoldingTransport(self.transport, self.loop)  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
         # The next request on this connection gets a fresh allowance.
