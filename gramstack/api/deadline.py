@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from gramstack.api.errors import error_response
-from gramstack.api.tracking import ResponseTracker
+from gramstack.api.tracking import tracked
 from gramstack.types import ASGIApp, Receive, Scope, Send
 
 
@@ -20,11 +20,11 @@ class DeadlineMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        response = ResponseTracker(send)
+        response, tracked_send = tracked(scope, send)
         deadline = asyncio.timeout(self.seconds)
         try:
             async with deadline:
-                await self.app(scope, receive, response.send)
+                await self.app(scope, receive, tracked_send)
         except TimeoutError:
             if not deadline.expired():
                 raise
