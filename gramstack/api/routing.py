@@ -82,7 +82,9 @@ class IndexedRouter(Router):
         exact = self._by_path.get(path)
         if exact is not None:
             return exact
-        return self._by_prefix[self._longest(_path_key(path))]
+        key = _path_key(path)
+        found = self._by_prefix.get(key)  # the usual case: a prefix of a route's own
+        return found if found is not None else self._by_prefix[self._longest(key)]
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

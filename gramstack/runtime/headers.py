@@ -11,8 +11,10 @@ uvicorn writes a response's status line and headers as soon as the app
 sends them, then the body in a second write: two system calls and two TCP
 segments per response, the second costing about a tenth of a cached read's
 CPU on loopback. ``HeadHoldingTransport`` keeps the head until the body's
-first bytes (or the end of the current loop iteration, whichever comes
-first) and writes both at once.
+first bytes and writes both at once; a response that ends without a body
+write (HEAD) sends its head when it completes, one that fails or is cut
+off sends it before the connection closes. (A stream's head waits for its
+first chunk: gramstack streams only static files, read in a thread.)
 """
 
 from __future__ import annotations
@@ -29,14 +31,12 @@ _INTERIM = b"HTTP/1.1 1"  # 100 Continue: never held
 class HeadHoldingTransport:
     """The transport as a request/response cycle sees it: the first write
     of a response (its head) is held and goes out with the next write, at
-    a close, or at the end of this loop iteration (a HEAD answer or a
-    stream that is slow to start is not delayed past it)."""
+    the response's completion or at a close."""
 
-    __slots__ = ("_head", "_head_written", "_loop", "_transport")
+    __slots__ = ("_head", "_head_written", "_transport")
 
-    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, transport: asyncio.Transport) -> None:
         self._transport = transport
-        self._loop = loop
         self._head: bytes | None = None
         self._head_written = False
 
@@ -45,7 +45,6 @@ class HeadHoldingTransport:
             data, self._head = self._head + data, None
         elif not self._head_written and not data.startswith(_INTERIM):
             self._head, self._head_written = data, True
-            self._loop.call_soon(self.flush)
             return
         self._transport.write(data)
 
@@ -95,7 +94,16 @@ class BoundedHeadProtocol(HttpToolsProtocol):
             return  # an upgrade, or not a cycle of ours to speed up
         # One per response: a pipelined request's cycle is made while the
         # previous one runs, but writes only once that one has completed.
-        cycle.transport = HeadHoldingTransport(self.transport, self.loop)  # type: ignore[assignment]
+        holding = HeadHoldingTransport(self.transport)
+        cycle.transport = holding  # type: ignore[assignment]
+        completed = cycle.on_response
+
+        def on_response() -> None:
+            # A response that wrote no body (HEAD, 204) still holds its head.
+            holding.flush()
+            completed()
+
+        cycle.on_response = on_response
 
     def on_message_complete(self) -> None:
         # The next request on this connection gets a fresh allowance.

@@ -1,7 +1,7 @@
-"""A response's head and body leave in one write; a head with no body (HEAD,
-a stream slow to start) still leaves within the loop iteration; 100
-Continue is never held. (The API suite serves every request through the
-same protocol on real sockets.)"""
+"""A response's head and body leave in one write; a head with no body
+(HEAD) leaves when the response completes, one whose response fails leaves
+before the connection closes; 100 Continue is never held. (The API suite
+serves every request through the same protocol on real sockets.)"""
 
 from __future__ import annotations
 
@@ -85,11 +85,28 @@ async def _slow_stream(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": b"late", "more_body": False})
 
 
-async def test_a_head_is_not_held_while_the_body_is_slow() -> None:
-    writes = await _serve(_slow_stream, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n", settle=0.05)
-    assert len(writes) == 1  # the head, alone, before the body exists
+async def test_a_stream_slow_to_start_sends_its_head_with_the_first_chunk() -> None:
+    writes = await _serve(_slow_stream, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n", settle=0.3)
+    assert len(writes) == 1
     assert writes[0].startswith(b"HTTP/1.1 200 OK\r\n")
-    assert writes[0].endswith(b"\r\n\r\n")
+    assert writes[0].endswith(b"\r\n\r\n4\r\nlate\r\n0\r\n\r\n")  # chunked
+
+
+async def _fails_after_the_head(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    raise RuntimeError("bug after the head")
+
+
+async def test_a_response_that_fails_after_its_head_sends_it_before_closing() -> None:
+    config = Config(app=_fails_after_the_head, lifespan="off", log_level="critical")
+    protocol = bounded_head_protocol(1 << 16)(config, ServerState(), {})
+    transport = _RecordingTransport()
+    protocol.connection_made(transport)
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    await asyncio.sleep(0.05)
+    assert transport.closed
+    assert len(transport.writes) == 1 and transport.writes[0].startswith(b"HTTP/1.1 200 OK")
+    protocol.connection_lost(None)
 
 
 async def _reads_body(scope: Scope, receive: Receive, send: Send) -> None:
