@@ -17,9 +17,10 @@ from starlette.routing import BaseRoute, Match, Mount, Route
 from gramstack.api.app import ALL_ENDPOINTS
 from gramstack.api.endpoints import starlette_routes
 from gramstack.api.routing import IndexedRouter
+from gramstack.runtime.config import Settings
 from gramstack.web.routes import WebUI
 
-ROUTES = [*starlette_routes(ALL_ENDPOINTS), *WebUI("gs_session").routes]
+ROUTES = [*starlette_routes(ALL_ENDPOINTS), *WebUI("gs_session", Settings()).routes]
 ROUTER = IndexedRouter(ROUTES)
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
