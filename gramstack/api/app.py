@@ -23,6 +23,7 @@ from gramstack.api.metrics import MetricsMiddleware, metrics_endpoint
 from gramstack.api.openapi import openapi_document
 from gramstack.api.readnode import ReadNodeHeaderMiddleware
 from gramstack.api.routes import ENDPOINTS
+from gramstack.api.routing import IndexedRouter
 from gramstack.cache.ports import CacheUnavailable
 from gramstack.domain.backends import Backends
 from gramstack.domain.errors import DomainError
@@ -147,6 +148,8 @@ def create_app(settings: Settings) -> Starlette:
         },
         lifespan=lifespan,
     )
+    # The same routes, tried by path prefix (see gramstack.api.routing).
+    app.router = IndexedRouter(routes, lifespan=lifespan)
     # Unknown paths: an HTML page for a browser, the JSON error for the rest.
     app.router.default = web.unknown_path(app.router.default)
     app.state.settings = settings
