@@ -27,7 +27,7 @@ from gramstack.cache.ports import CacheUnavailable
 from gramstack.domain.backends import Backends
 from gramstack.domain.errors import DomainError
 from gramstack.runtime.config import Settings
-from gramstack.runtime.wiring import open_backends
+from gramstack.runtime.wiring import build_read_mostly, open_backends
 from gramstack.storage.ports import BackendUnavailable
 from gramstack.web.routes import WebUI
 
@@ -110,6 +110,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
             log.info("worker shutting down")
 
+    build_read_mostly()
     web = WebUI(auth.SESSION_COOKIE)
     routes = [*starlette_routes(ALL_ENDPOINTS), *web.routes]
     middleware = [
@@ -133,4 +134,7 @@ def create_app(settings: Settings) -> Starlette:
     # Unknown paths: an HTML page for a browser, the JSON error for the rest.
     app.router.default = web.unknown_path(app.router.default)
     app.state.settings = settings
+    # Built now rather than on the first request: in the prefork master, so
+    # that every worker shares it.
+    app.middleware_stack = app.build_middleware_stack()
     return app

@@ -113,6 +113,7 @@ class PreforkServer(BaseApplication):  # type: ignore[misc]
 # requests (found with the log line of _freeze_warm_heap).
 _WORKER_MODULES = (
     "concurrent.futures.thread",
+    "httpcore",  # the webhook sender's client (httpx imports it on first use)
     "uvloop",
     "httptools",
     "uvicorn.lifespan.on",

@@ -111,6 +111,10 @@ def _make_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.globals["static_url"] = static_url
+    # Compiled now, in the prefork master: the templates' code is then shared
+    # by every worker instead of compiled (and its compiler run) in each.
+    for name in env.list_templates():
+        env.get_template(name)
     return Jinja2Templates(env=env)
 
 
