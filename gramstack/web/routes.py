@@ -268,7 +268,8 @@ class WebUI:
     import it)."""
 
     def __init__(self, session_cookie: str) -> None:
-        self._pages = _Pages(_make_templates(), session_cookie)
+        self.templates = _make_templates()
+        self._pages = _Pages(self.templates, session_cookie)
         self.routes = _web_routes(self._pages)
 
     def unknown_path(self, api_not_found: ASGIApp) -> ASGIApp:
