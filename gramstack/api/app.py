@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gramstack.api import auth, errors, schemas
+from gramstack.api.bodies import build_decoders
 from gramstack.api.deadline import DeadlineMiddleware
 from gramstack.api.endpoints import Endpoint, encode, plain, starlette_routes
 from gramstack.api.metrics import MetricsMiddleware, metrics_endpoint
@@ -111,6 +112,7 @@ def create_app(settings: Settings) -> Starlette:
             log.info("worker shutting down")
 
     build_read_mostly()
+    build_decoders(endpoint.body for endpoint in ALL_ENDPOINTS if endpoint.body is not None)
     web = WebUI(auth.SESSION_COOKIE)
     routes = [*starlette_routes(ALL_ENDPOINTS), *web.routes]
     middleware = [
