@@ -113,7 +113,7 @@ def create_app(settings: Settings) -> Starlette:
 
     build_read_mostly()
     build_decoders(endpoint.body for endpoint in ALL_ENDPOINTS if endpoint.body is not None)
-    web = WebUI(auth.SESSION_COOKIE)
+    web = WebUI(auth.SESSION_COOKIE, settings)
     routes = [*starlette_routes(ALL_ENDPOINTS), *web.routes]
     middleware = [
         Middleware(errors.UnexpectedErrorMiddleware),

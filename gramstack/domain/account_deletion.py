@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from gramstack.domain import jobs
 from gramstack.domain.avatars import avatar_blob_keys
 from gramstack.domain.backends import Backends
+from gramstack.domain.comments import owner_mention_id
 from gramstack.domain.media import MAX_PHOTOS, blob_keys
 from gramstack.regional.ports import RegionalStore
 
@@ -81,7 +82,16 @@ async def comment_step(b: Backends, user_id: int, batch: Batch | None = None) ->
     todo: Batch = (
         batch if batch is not None else await b.store.erasure.comment_batch(user_id, BATCH)
     )
-    await _untell(b, [(comment_id, owner) for comment_id, _, owner in todo])
+    # The owner's comment item, and the mention item beside it if the
+    # comment named them (a tombstone for an item that never was is harmless).
+    await _untell(
+        b,
+        [
+            (item_id, owner)
+            for comment_id, _, owner in todo
+            for item_id in (comment_id, owner_mention_id(comment_id))
+        ],
+    )
     await b.store.erasure.delete_comments([comment_id for comment_id, _, _ in todo])
     return todo
 

@@ -60,6 +60,12 @@ class Backends:
             raise RuntimeError("no ID shard leased yet")
         return self.ids.next_id()
 
+    def next_id_pair(self) -> int:
+        """An ID whose successor is reserved too (``IdGenerator.next_id_pair``)."""
+        if self.ids is None:
+            raise RuntimeError("no ID shard leased yet")
+        return self.ids.next_id_pair()
+
     async def region_for(self, user_id: int) -> RegionalStore:
         """The store to read ``user_id``'s own timeline or inbox from (the
         read counts for placement)."""
