@@ -40,10 +40,6 @@ async def _remove_activity(owner: int, activity_id: int, region: RegionalStore) 
     await region.remove_activity(owner, activity_id)
 
 
-async def _remove_author(follower: int, author: int, region: RegionalStore) -> None:
-    await region.remove_author_from_timeline(follower, author)
-
-
 Batch = Sequence[tuple[int, ...]]
 
 
@@ -65,8 +61,12 @@ async def follower_step(b: Backends, user_id: int, batch: Batch | None = None) -
     todo: Batch = (
         batch if batch is not None else await b.store.erasure.follower_batch(user_id, BATCH)
     )
-    for _, follower in todo:
-        await b.write_regional(follower, functools.partial(_remove_author, follower, user_id))
+    # One statement per region for the whole batch (at most BATCH followers),
+    # to every store each follower's data must get it in (two during a move).
+    await b.write_regional_many(
+        [follower for _, follower in todo],
+        lambda region, followers: region.remove_author_from_timelines(followers, user_id),
+    )
     await b.store.erasure.delete_follows([follow_id for follow_id, _ in todo])
     return todo
 

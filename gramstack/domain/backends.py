@@ -71,6 +71,13 @@ class Backends:
         read counts for placement)."""
         return await self.placement.store_for_read(user_id)
 
+    async def region_holding(self, user_id: int) -> RegionalStore:
+        """The store ``user_id``'s own timeline or inbox is read from, for a
+        lookup that is not the user reading it (the unread badge, the seen
+        mark): placement's ``region_of`` counts no access, so these do not
+        pull the user towards the region that asked."""
+        return self.regions[await self.placement.region_of(user_id)]
+
     async def write_regional(
         self, user_id: int, apply: Callable[[RegionalStore], Awaitable[None]]
     ) -> None:
