@@ -172,7 +172,7 @@ def classify(pages: list[tuple[int, list[int]]], objects: Objects) -> None:
 
 
 def main() -> None:
-    from bench.memory_bench import FREEZE_AFTER_S, _start, _warm_up
+    from bench.memory_bench import FREEZE_AFTER_S, _start, _warm_up, _worker_pids
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=300, help="warm-up requests")
@@ -183,7 +183,7 @@ def main() -> None:
             "preload+freeze", Path(tmp) / "server", 2, {OBJECT_MAP_ENV: str(object_map)}
         )
         try:
-            worker, other = server.workers()
+            worker, other = _worker_pids(server)
             _warm_up(server.base_url, args.rounds)
             time.sleep(FREEZE_AFTER_S + 1)
             pages = private_pages(server.process.pid, worker, other)
