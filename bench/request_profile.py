@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.api_throughput import API, _auth, _process_tree_cpu_s, _seed  # noqa: E402
+from bench.api_throughput import API, BENCH_ENV, _auth, _process_tree_cpu_s, _seed  # noqa: E402
 from bench.hotpaths import _start_hello  # noqa: E402
 from bench.profile_top import _short  # noqa: E402
 from bench.speedups_profile import _IDLE_LEAVES, _record, _worker_pid  # noqa: E402
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         os.chdir(tmp)  # see bench/hotpaths.py: the tree must come from PYTHONPATH
         server = start_server(
             Path(tmp) / "server",
-            env={"GRAMSTACK_LOG_LEVEL": "warning", "PYTHONPATH": str(tree)},
+            env={**BENCH_ENV, "PYTHONPATH": str(tree)},
             workers=1,
         )
         hello = None
