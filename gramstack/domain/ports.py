@@ -190,7 +190,8 @@ class MediaStore(Protocol):
     async def forget_caption_mentions(self, media_id: int) -> None: ...
 
     async def is_live(self, media_id: int) -> bool:
-        """Whether the media exists, not deleted (read from the leader)."""
+        """Whether the media exists and its owner's account is live (read
+        from the leader)."""
         ...
 
     async def media(

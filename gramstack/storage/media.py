@@ -174,9 +174,15 @@ class SqlMediaStore:
         return media
 
     async def is_live(self, media_id: int) -> bool:
-        """Whether the media exists (not deleted), from the leader."""
+        """Whether the media exists and its owner's account is not deleted,
+        from the leader. The owner too: account deletion sweeps a post's
+        items before it deletes the post's row, after marking the account."""
         async with self._db.read(fresh=True) as conn:
-            found = await conn.fetchval("SELECT 1 FROM media WHERE id = $1", media_id)
+            found = await conn.fetchval(
+                "SELECT 1 FROM media JOIN users ON users.id = media.owner_id"
+                " WHERE media.id = $1 AND users.deleted_at IS NULL",
+                media_id,
+            )
         return found is not None
 
     async def media(

@@ -25,7 +25,7 @@ from bench.account_deletion import (
 from gramstack.domain import account_deletion, accounts, fanout, jobs, media
 from gramstack.domain.errors import Unauthorized
 from gramstack.domain.fanout import run_job
-from gramstack.records import ActivityRecord
+from gramstack.records import ActivityRecord, Job
 from gramstack.runtime.devcluster import ClusterState
 
 POSTS = 30
@@ -233,3 +233,22 @@ async def test_a_deleted_posts_items_go_in_bounded_runs_and_a_late_add_goes_too(
     assert await _work_off_the_queue(rig) == ["inbox_add"]
     assert not await rig.region.has_activity(others[0], late.id)
     assert await unread(others[0]) == unread_before[others[0]] - 1
+
+
+async def test_a_late_add_about_a_deleted_accounts_post_swept_but_not_yet_deleted_goes(
+    rig: Rig,
+) -> None:
+    b = rig.b
+    owner = await seed(rig, posts=2, followers=3)
+    media_id = (await b.store.erasure.media_batch(owner, 1))[0]
+    mentioned, commenter = OTHERS, OTHERS + 1
+    await accounts.delete_account(b, owner, PASSWORD)
+    # The media step has swept the post's items and not yet deleted its row
+    # when a comment's mention add job, retried late, runs.
+    await account_deletion.media_inbox_sweep(b, media_id)
+    late = ActivityRecord(b.next_id(), "mention", commenter, media_id, b.clock_ms())
+    added = jobs.inbox_add(b.next_id(), mentioned, late)
+    assert await run_job(b, Job(added.id, added.kind, added.payload, 0))
+    assert not await rig.region.has_activity(mentioned, late.id)
+    assert await account_deletion.run(b, owner)
+    assert not await rig.region.has_activity(mentioned, late.id)
