@@ -53,8 +53,8 @@ third parties, which neither the actor sweep (another actor) nor the
 owner's cleanup (another inbox) reaches; an add job running late checks
 the post too, and its owner's account (``media_step`` sweeps before it
 deletes the rows, but after the account was marked deleted). Its cost
-(``bench/inbox_actor_index.py --index inbox_for_media_removal``, 10,000 adds, same shared machine): SQLite
-174 -> 233 us per add in one run and 283 -> 280 us in the next (noise
+(``bench/inbox_actor_index.py --index inbox_for_media_removal``, 10,000
+adds, same shared machine): SQLite 174 -> 233 us per add in one run and 283 -> 280 us in the next (noise
 again), PostgreSQL 0.89 -> 0.85 ms (within noise); build 4..8 ms; one
 sweep batch 0.8..1.1 ms SQLite, 10 ms PostgreSQL.
 """
