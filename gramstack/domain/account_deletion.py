@@ -45,18 +45,18 @@ text, and still misses items whose comment is gone.
 
 A deleted post is swept the same way, by media (``media_inbox_sweep``, from
 a partial index ``inbox_for_media_removal (media_id) WHERE media_id IS NOT
-NULL AND type <> 'removed'``): the post-deletion job (``fanout``) sweeps
-its batches and goes on as a new job after ``MEDIA_SWEEP_BATCHES``, and
-``media_step`` sweeps a batch of the account's posts before it deletes
-them. This catches the mention items of others' comments on the post for
-third parties, which neither the actor sweep (another actor) nor the
-owner's cleanup (another inbox) reaches; an add job running late checks
-the post too, and its owner's account (``media_step`` sweeps before it
-deletes the rows, but after the account was marked deleted). Its cost
+NULL AND type <> 'removed'``): the post-deletion job (``fanout``) sweeps its
+batches and goes on as a new job after ``MEDIA_SWEEP_BATCHES``, and
+``media_step`` sweeps a batch of the account's posts before it deletes them.
+This catches the mention items of others' comments on the post for third
+parties, which neither the actor sweep (another actor) nor the owner's
+cleanup (another inbox) reaches; an add job running late checks the post
+too, and its owner's account (``media_step`` sweeps before it deletes the
+rows, but after the account was marked deleted). Its cost
 (``bench/inbox_actor_index.py --index inbox_for_media_removal``, 10,000
-adds, same shared machine): SQLite 174 -> 233 us per add in one run and 283 -> 280 us in the next (noise
-again), PostgreSQL 0.89 -> 0.85 ms (within noise); build 4..8 ms; one
-sweep batch 0.8..1.1 ms SQLite, 10 ms PostgreSQL.
+adds, same shared machine): SQLite 174 -> 233 us per add in one run and 283
+-> 280 us in the next (noise again), PostgreSQL 0.89 -> 0.85 ms (within
+noise); build 4..8 ms; one sweep batch 0.8..1.1 ms SQLite, 10 ms PostgreSQL.
 """
 
 from __future__ import annotations
