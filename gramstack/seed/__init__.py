@@ -153,6 +153,8 @@ async def _write(
 
 
 async def _prepare_schema(settings: Settings) -> None:
+    """Migrate the primary store and create the region's tables; raises
+    :class:`SeedError` if the primary store already has users."""
     primary: Database
     if settings.database_url:
         primary = PostgresDatabase(settings.database_url, max_size=1)
@@ -163,6 +165,10 @@ async def _prepare_schema(settings: Settings) -> None:
         primary = sqlite
     try:
         await migrate(primary)
+        # Checked here, before the bulk writer takes the file over.
+        async with primary.read() as conn:
+            if await conn.fetchval("SELECT count(*) FROM users"):
+                raise SeedError("the database already has users; seed a fresh one")
     finally:
         await primary.close()
     region_db = SqliteDatabase(settings.regional_dir / f"{settings.region}.db", readers=0)

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import asyncpg
 
 _LOAD_PRAGMAS = (
+    "PRAGMA busy_timeout = 10000",  # leaving WAL waits for other connections to close
     "PRAGMA journal_mode = OFF",
     "PRAGMA synchronous = OFF",
     "PRAGMA locking_mode = EXCLUSIVE",
