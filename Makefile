@@ -15,8 +15,8 @@ WORKERS ?=
 SERVE_STAMP := $(VENV)/.installed-serve
 DEV_STAMP := $(VENV)/.installed-dev
 
-# setup.py and the .pyx sources: pip install -e . (re)builds the compiled speedups.
-$(SERVE_STAMP): pyproject.toml setup.py $(wildcard gramstack/speedups/*.pyx gramstack/speedups/*.pxd)
+# setup.py and the speedups' sources (.pyx, .pxd, C headers): pip install -e . (re)builds them.
+$(SERVE_STAMP): pyproject.toml setup.py $(wildcard gramstack/speedups/*.pyx gramstack/speedups/*.pxd gramstack/speedups/*.h)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .

@@ -46,7 +46,7 @@ def _extensions() -> list[Extension]:
         Extension(
             f"gramstack.speedups.{name}",
             [str(_SPEEDUPS / f"{name}.pyx")],
-            depends=[str(p) for p in _SPEEDUPS.glob("*.pxd")],
+            depends=[str(p) for p in (*_SPEEDUPS.glob("*.pxd"), *_SPEEDUPS.rglob("*.h"))],
         )
         for name in modules
     ]

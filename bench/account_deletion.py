@@ -20,7 +20,7 @@ import json
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,22 +64,28 @@ def _no_images(_: BinaryIO) -> ProcessedImage:
 
 
 @asynccontextmanager
-async def backends(root: Path, dsn: str | None = None) -> AsyncIterator[Rig]:
+async def backends(
+    root: Path, dsn: str | None = None, *, other_regions: Sequence[str] = ()
+) -> AsyncIterator[Rig]:
     """Every port the deletion touches, real: SQLite or PostgreSQL primary,
-    a SQLite regional store, files for blobs, the in-process lease cache."""
+    a SQLite regional store (``REGION``, home, and one per ``other_regions``),
+    files for blobs, the in-process lease cache."""
     primary: Database
     primary = PostgresDatabase(dsn, max_size=4) if dsn else SqliteDatabase(root / "primary.db")
     await primary.open()
     await migrate(primary)
-    regional_db = SqliteDatabase(root / f"{REGION}.db", readers=2)
-    await regional_db.open()
-    region = SqlRegionalStore(REGION, regional_db)
-    await region.create_schema()
+    regions: dict[str, SqlRegionalStore] = {}
+    for name in (REGION, *other_regions):
+        regional_db = SqliteDatabase(root / f"{name}.db", readers=2)
+        await regional_db.open()
+        regions[name] = SqlRegionalStore(name, regional_db)
+        await regions[name].create_schema()
+    region = regions[REGION]
     cache = InProcessLeaseCache(16 * 1024 * 1024)
     store = PrimaryStore(primary)
     placement = AkkioPlacement(
         home=REGION,
-        stores={REGION: region},
+        stores=regions,
         locations=store.placement,
         cache=SharedLocationCache(root / "placement.bin"),
         cache_ttl_s=5.0,
@@ -87,7 +93,7 @@ async def backends(root: Path, dsn: str | None = None) -> AsyncIterator[Rig]:
     )
     b = Backends(
         store=store,
-        regions={REGION: region},
+        regions=regions,
         placement=placement,
         cache=cache,
         blobs=FilesystemBlobStore(root / "blobs"),
@@ -99,7 +105,8 @@ async def backends(root: Path, dsn: str | None = None) -> AsyncIterator[Rig]:
         yield Rig(b, primary, region, root / "blobs")
     finally:
         await cache.close()
-        await region.close()
+        for opened in regions.values():
+            await opened.close()
         await primary.close()
 
 
@@ -122,6 +129,12 @@ async def seed(rig: Rig, *, posts: int, followers: int, others: int = 50) -> int
         await conn.executemany(
             "INSERT INTO user_words (word, user_id) VALUES ($1, $2)",
             [(u[1], u[0]) for u in users] + [("vic", VICTIM), ("tim", VICTIM)],
+        )
+        # Placed at home, as sign-up places every account: the job's regional
+        # writes then look each follower up rather than placing it first.
+        await conn.executemany(
+            "INSERT INTO placements (user_id, region, changed_at) VALUES ($1, $2, 1)",
+            [(u[0], REGION) for u in users],
         )
         await conn.executemany(
             "INSERT INTO sessions (token_hash, user_id, created_at) VALUES ($1, $2, 1)",

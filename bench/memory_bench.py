@@ -21,16 +21,15 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gramstack.runtime.http_process import HttpProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -83,60 +82,45 @@ def _serve(variant: str, port: int, data_dir: Path, workers: int) -> None:
     PreforkServer(create_app(settings), settings).run()
 
 
-@dataclass
-class _Server:
-    process: subprocess.Popen[bytes]
-    base_url: str
-    log_path: Path
-
-    def workers(self) -> list[int]:
-        pid = self.process.pid
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        return [int(child) for child in children]
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+def _worker_pids(server: HttpProcess) -> list[int]:
+    pid = server.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children]
 
 
 def _start(
     variant: str, data_dir: Path, workers: int, extra_env: dict[str, str] | None = None
-) -> _Server:
-    import httpx
-
-    from tests.support.server import TEST_ENV, free_port
+) -> HttpProcess:
+    from gramstack.runtime.http_process import free_port, start_http_process
+    from tests.support.server import TEST_ENV
 
     port = free_port()
     data_dir.mkdir(parents=True)
-    log_path = data_dir / "server.log"
     env = {
-        **os.environ,
         **TEST_ENV,
         "GRAMSTACK_WORKER_GC_FREEZE_AFTER_S": str(FREEZE_AFTER_S),
         **(extra_env or {}),
     }
     command = [sys.executable, "-m", "bench.memory_bench", "--serve", variant, str(port)]
     command += [str(data_dir), str(workers)]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
-    server = _Server(process, f"http://127.0.0.1:{port}", log_path)
+    server = start_http_process(
+        command,
+        port,
+        data_dir / "server.log",
+        name="server",
+        env=env,
+        ready_timeout_s=60,
+        stop_timeout_s=30,
+        cwd=ROOT,
+    )
+    # Answering is not enough: every worker must have been forked.
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited:\n{log_path.read_text()}")
-        try:
-            up = httpx.get(server.base_url + "/healthz", timeout=1).status_code == 200
-            if up and len(server.workers()) == workers:
-                return server
-        except httpx.HTTPError:
-            pass
+    while len(_worker_pids(server)) != workers:
+        if server.process.poll() is not None or time.monotonic() > deadline:
+            server.stop()
+            raise RuntimeError(f"server did not start its workers:\n{server.log()}")
         time.sleep(0.2)
-    server.stop()
-    raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
+    return server
 
 
 def _warm_up(base_url: str, rounds: int) -> None:
@@ -191,7 +175,7 @@ def _measure(
         try:
             _warm_up(server.base_url, rounds)
             time.sleep(FREEZE_AFTER_S + 1)  # the workers' warm-heap freeze
-            worker_pids = server.workers()
+            worker_pids = _worker_pids(server)
             rollups = [_rollup_kib(pid) for pid in worker_pids]
             master = _rollup_kib(server.process.pid)
         finally:

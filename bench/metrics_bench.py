@@ -200,30 +200,24 @@ class _E2EServer:
 
 
 def _start_e2e(version: str, data_dir: Path) -> _E2EServer:
-    import httpx
-
-    from tests.support.server import TEST_ENV, free_port
+    from gramstack.runtime.http_process import free_port, start_http_process
+    from tests.support.server import TEST_ENV
 
     port = free_port()
     data_dir.mkdir(parents=True)
-    log_path = data_dir / "server.log"
     command = [sys.executable, "-m", "bench.metrics_bench", "--serve", version, str(port)]
     command.append(str(data_dir))
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env={**os.environ, **TEST_ENV}, stdout=log, stderr=log
-        )
-    server = _E2EServer(version, process, f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(server.base_url + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(log_path.read_text()) from None
-            time.sleep(0.2)
-    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text()
+    started = start_http_process(
+        command,
+        port,
+        data_dir / "server.log",
+        name=f"server {version}",
+        env=TEST_ENV,
+        ready_timeout_s=60,
+        cwd=ROOT,
+    )
+    server = _E2EServer(version, started.process, started.base_url)
+    children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text()
     server.worker = int(children.split()[0])
     return server
 

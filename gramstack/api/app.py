@@ -42,22 +42,27 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     b: Backends = request.app.state.backends
+    home: str = request.app.state.settings.region
+    # Required: what this server's requests cannot be served without, all
+    # local to its region. Another region's store is a WAN hop away and is
+    # needed only for users placed there: it is shown, never required, so a
+    # remote outage does not take every region's servers out of rotation.
     probes = {"database": b.store.readiness.ping(), "cache": b.cache.ping()}
+    remote_probes = {}
     for name, region in b.regions.items():
-        probes[f"region:{name}"] = region.ping()
+        if name == home:
+            probes[f"region:{name}"] = region.ping()
+        else:
+            remote_probes[name] = region.ping()
     # All at once, and not waiting for a hung probe to unwind: the answer
     # is due within the probe timeout whatever a backend does.
     tasks = {name: asyncio.ensure_future(probe) for name, probe in probes.items()}
-    await asyncio.wait(tasks.values(), timeout=READY_TIMEOUT_S)
-    checks: dict[str, str] = {}
-    for name, task in tasks.items():
-        if not task.done() or task.cancelled():
-            task.cancel()
-            checks[name] = "failing: TimeoutError"
-        elif (failure := task.exception()) is not None:
-            checks[name] = f"failing: {type(failure).__name__}"
-        else:
-            checks[name] = "ok"
+    remote_tasks = {name: asyncio.ensure_future(probe) for name, probe in remote_probes.items()}
+    await asyncio.wait([*tasks.values(), *remote_tasks.values()], timeout=READY_TIMEOUT_S)
+    checks = {name: _probe_state(task) for name, task in tasks.items()}
+    remote = {
+        name: "ok" if _probe_state(task) == "ok" else "down" for name, task in remote_tasks.items()
+    }
     if b.ids is None:
         checks["id_shard"] = "failing: no lease"
     failing = sorted(name for name, state in checks.items() if state != "ok")
@@ -67,9 +72,20 @@ async def readyz(request: Request) -> Response:
         body = {
             "error": {"code": "unavailable", "message": f"not ready: {', '.join(failing)}"},
             "checks": checks,
+            "remote": remote,
         }
         return JSONResponse(body, status_code=503)
-    return JSONResponse({"status": "ok", "checks": checks})
+    return JSONResponse({"status": "ok", "checks": checks, "remote": remote})
+
+
+def _probe_state(task: asyncio.Future[None]) -> str:
+    """``ok``, or ``failing: <why>`` (a probe still running is cancelled)."""
+    if not task.done() or task.cancelled():
+        task.cancel()
+        return "failing: TimeoutError"
+    if (failure := task.exception()) is not None:
+        return f"failing: {type(failure).__name__}"
+    return "ok"
 
 
 async def openapi(request: Request) -> Response:
@@ -82,7 +98,8 @@ OPS_ENDPOINTS: list[Endpoint[Any, Any]] = [
         "GET",
         "/readyz",
         plain(readyz),
-        "200 when every required backend answers; 503 names the failing one",
+        "200 when every backend this server needs in its own region answers; 503 names the"
+        " failing one. Other regions' stores are reported under `remote`, never failing it",
         schemas.Readiness,
         errors=(503,),
         error_bodies={503: schemas.NotReady},
@@ -110,7 +127,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
             log.info("worker shutting down")
 
-    web = WebUI(auth.SESSION_COOKIE)
+    web = WebUI(auth.SESSION_COOKIE, settings)
     routes = [*starlette_routes(ALL_ENDPOINTS), *web.routes]
     middleware = [
         Middleware(errors.UnexpectedErrorMiddleware),

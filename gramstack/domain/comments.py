@@ -13,6 +13,7 @@ from gramstack.domain.mentions import mentioned_users
 from gramstack.domain.models import ActivityRecord, CommentRecord, CommentView, Page, PageRequest
 from gramstack.domain.pagination import encode_cursor
 from gramstack.domain.validation import MAX_COMMENT, check_length
+from gramstack.regional.ports import RegionalStore
 
 COMMENTS = "comments"
 
@@ -22,7 +23,8 @@ async def add_comment(b: Backends, viewer: int, media_id: int, text: str) -> Com
     if not text.strip():
         raise ValidationFailed("text", "must not be blank")
     mentioned = await mentioned_users(b, "text", text)
-    comment = CommentRecord(b.next_id(), media_id, viewer, text, b.clock_ms())
+    # The pair: the ID after the comment's is the owner's mention item.
+    comment = CommentRecord(b.next_id_pair(), media_id, viewer, text, b.clock_ms())
 
     async with b.store.reactions.add_comment(comment) as (owner, tx):
         if owner is None:
@@ -30,18 +32,34 @@ async def add_comment(b: Backends, viewer: int, media_id: int, text: str) -> Com
         if owner != viewer:
             activity = ActivityRecord(comment.id, "comment", viewer, media_id, comment.created_at)
             tx.enqueue(jobs.inbox_add(b.next_id(), owner, activity))
-        # An item made by a comment carries the comment's ID as its own. The
-        # post's owner already has the comment item (with its text), so a
-        # mention of them adds nothing.
-        for uid in _mention_recipients(mentioned.values(), viewer, owner):
-            item = ActivityRecord(comment.id, "mention", viewer, media_id, comment.created_at)
+        # api.md: a mention item for everyone the comment mentions but its
+        # author, the post's owner too (beside their comment item).
+        for uid, item_id in _mention_items(comment, mentioned.values(), owner):
+            item = ActivityRecord(item_id, "mention", viewer, media_id, comment.created_at)
             tx.enqueue(jobs.inbox_add(b.next_id(), uid, item))
     authors = await b.store.accounts.users([viewer], viewer=viewer)
     return CommentView(comment, authors[viewer])
 
 
-def _mention_recipients(mentioned: Iterable[int], author: int, media_owner: int) -> list[int]:
-    return [uid for uid in dict.fromkeys(mentioned) if uid not in (author, media_owner)]
+def owner_mention_id(comment_id: int) -> int:
+    """The ID of the mention item a comment makes in its post owner's inbox.
+
+    An item made by a comment carries the comment's ID, so that its text is
+    found by ID; the owner's inbox holds the comment item under that ID
+    already, so their mention item takes the next one, which the comment's
+    ID pair reserved (``IdGenerator.next_id_pair``)."""
+    return comment_id + 1
+
+
+def _mention_items(
+    comment: CommentRecord, mentioned: Iterable[int], media_owner: int
+) -> list[tuple[int, int]]:
+    """(recipient, activity item ID) of the comment's mention items."""
+    return [
+        (uid, owner_mention_id(comment.id) if uid == media_owner else comment.id)
+        for uid in dict.fromkeys(mentioned)
+        if uid != comment.author_id
+    ]
 
 
 async def delete_comment(b: Backends, viewer: int, comment_id: int) -> None:
@@ -62,16 +80,24 @@ async def delete_comment(b: Backends, viewer: int, comment_id: int) -> None:
     except ValidationFailed:
         mentioned = {}
     removal += [
-        jobs.inbox_remove(b.next_id(), uid, comment.id)
-        for uid in _mention_recipients(mentioned.values(), comment.author_id, media_owner)
+        jobs.inbox_remove(b.next_id(), uid, item_id)
+        for uid, item_id in _mention_items(comment, mentioned.values(), media_owner)
     ]
     if not await b.store.reactions.delete_comment(comment_id, b.clock_ms(), removal, actor=viewer):
         raise NotFound("comment", comment_id)
-    if removal and viewer == media_owner:
-        # The inbox is the deleter's own: they must not see the item on their
-        # next request, so do now what the queued job would do a bit later.
-        await b.write_regional(viewer, lambda r: r.remove_activity(viewer, comment.id))
+    if viewer == media_owner != comment.author_id:
+        # The inbox is the deleter's own: they must not see the items on their
+        # next request, so do now what the queued jobs would do a bit later.
+        owned = [comment.id]
+        if media_owner in mentioned.values():
+            owned.append(owner_mention_id(comment.id))
+        await b.write_regional(viewer, lambda r: _remove_activities(r, viewer, owned))
         await b.store.inbox_marks.inbox_changed([viewer])
+
+
+async def _remove_activities(region: RegionalStore, user_id: int, ids: list[int]) -> None:
+    for activity_id in ids:
+        await region.remove_activity(user_id, activity_id)
 
 
 async def list_comments(

@@ -33,7 +33,8 @@ TAG_MEDIA = "tagmedia"
 EXPLORE = "explore"
 FIRST_PAGE = 101  # IDs kept for a tag's first page: the largest limit, plus one
 MAX_TAG_QUERY = 100
-TAG_SEARCH_CANDIDATES = 1000  # names read from the prefix range, then ranked by count
+# Prefixes longer than the store's prefix index: names read from the range, then ranked.
+TAG_SEARCH_CANDIDATES = 1000
 TAG_SEARCH_CACHED = 100  # best tags kept per cached prefix (the largest limit)
 EXPLORE_SIZE = 1000
 EXPLORE_WINDOW_MS = 7 * 24 * 3600 * 1000
@@ -88,12 +89,13 @@ async def search_tags(b: Backends, query: str, limit: int) -> list[TagRecord]:
     if not prefix or normalize_tag(prefix) is None:
         return []
     if len(prefix) > keys.TAG_SEARCH_CACHED_PREFIX:
-        found = await b.store.discovery.tags_with_prefix(prefix, TAG_SEARCH_CANDIDATES)
-        return found[:limit]
+        return await b.store.discovery.tags_with_prefix(prefix, limit, TAG_SEARCH_CANDIDATES)
 
     async def load() -> bytes | None:
-        best = await b.store.discovery.tags_with_prefix(prefix, TAG_SEARCH_CANDIDATES, fresh=True)
-        return json.dumps([[t.name, t.media_count] for t in best[:TAG_SEARCH_CACHED]]).encode()
+        best = await b.store.discovery.tags_with_prefix(
+            prefix, TAG_SEARCH_CACHED, TAG_SEARCH_CANDIDATES, fresh=True
+        )
+        return json.dumps([[t.name, t.media_count] for t in best]).encode()
 
     cached = await b.cache.get_or_load(keys.tag_search_key(prefix), load, b.limits.cache_ttl_s)
     return [TagRecord(name, count) for name, count in json.loads(cached or b"[]")][:limit]

@@ -68,8 +68,12 @@ def _activity_removal(user_id: int, activity_id: int) -> Callable[[RegionalStore
     return remove
 
 
-async def run_job(b: Backends, job: Job) -> None:
-    """Decode ``job`` and carry it out; raises if it cannot be (the worker retries)."""
+async def run_job(b: Backends, job: Job) -> bool:
+    """Decode ``job`` and carry it out; raises if it cannot be (the worker
+    retries). False when the job was handed on: a webhook delivery under way
+    completes its job once the attempt has an outcome, so a process that dies
+    while sending leaves the job claimed, its claim runs out and the event
+    is sent again (at least once)."""
     match jobs.decode(job):
         case jobs.FanoutMedia() as fanout:
             await _fanout_media(b, fanout)
@@ -83,7 +87,7 @@ async def run_job(b: Backends, job: Job) -> None:
             # owner's webhook too: as a job of its own, never inline.
             await webhooks.enqueue_delivery(b, added)
         case jobs.WebhookDeliver() as delivery:
-            await webhooks.deliver(b, delivery)
+            return await webhooks.deliver(b, delivery, job.id)
         case jobs.InboxRemove() as removal:
             await b.write_regional(
                 removal.user_id, lambda r: r.remove_activity(removal.user_id, removal.id)
@@ -99,3 +103,4 @@ async def run_job(b: Backends, job: Job) -> None:
                 )
         case jobs.AccountDeletion() as deletion:
             await account_deletion.run(b, deletion.user_id)
+    return True

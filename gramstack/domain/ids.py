@@ -70,16 +70,28 @@ class IdGenerator:
         self._sequence = 0
 
     def next_id(self) -> int:
+        return self._take(1)
+
+    def next_id_pair(self) -> int:
+        """An ID whose successor (the ID + 1) no call ever returns: an object
+        whose one ID names two things (a comment, and the mention item it
+        makes in its post owner's inbox beside the comment item) takes both."""
+        return self._take(2)
+
+    def _take(self, count: int) -> int:
+        """The first of ``count`` consecutive IDs of one millisecond."""
         with self._lock:
             now = self._clock_ms() - EPOCH_MS
             if now > self._last_ms:
                 self._last_ms = now
                 self._sequence = 0
-            elif self._sequence < MAX_SEQUENCE:
+            elif self._sequence + count <= MAX_SEQUENCE:
                 self._sequence += 1
             else:
                 # Sequence space of this millisecond is used up (or the clock
                 # went back): move on to the next millisecond of our own.
                 self._last_ms += 1
                 self._sequence = 0
-            return compose_id(self._last_ms, self.shard, self._sequence)
+            first = self._sequence
+            self._sequence += count - 1
+            return compose_id(self._last_ms, self.shard, first)

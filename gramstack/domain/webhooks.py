@@ -8,6 +8,11 @@ background within its deadline (``gramstack.webhooks``). A failed attempt
 is retried as a new job, later, with exponential backoff and jitter, up to
 ``webhook_max_attempts``; the event ID stays the same so that receivers can
 drop the duplicates at-least-once delivery brings.
+
+A delivery's job is deleted only once its attempt has an outcome (and any
+retry is queued): while the request is in flight the job stays claimed, so
+if the process dies mid-send the claim (``job_claim_s``) runs out and
+another worker sends the event again.
 """
 
 from __future__ import annotations
@@ -138,13 +143,15 @@ class SenderBusy(RuntimeError):
     """The sender runs all the deliveries it may; the job is retried later."""
 
 
-async def deliver(b: Backends, job: jobs.WebhookDeliver) -> None:
-    """Start one delivery attempt; returns without waiting for the answer."""
+async def deliver(b: Backends, job: jobs.WebhookDeliver, queued_id: int) -> bool:
+    """Start one delivery attempt, without waiting for the answer. False
+    when it was started: the queue's job ``queued_id`` is then completed
+    once the attempt ends; True when there was nothing to send."""
     if b.webhooks is None:
         raise RuntimeError("this process has no webhook sender")
     hook = await b.store.webhooks.webhook(job.user_id)
     if hook is None:
-        return  # removed since: nothing to send
+        return True  # removed since: nothing to send
     actors = await b.store.accounts.users([job.actor_id])
     actor = actors.get(job.actor_id)
     body = _ENCODER.encode(
@@ -170,6 +177,12 @@ async def deliver(b: Backends, job: jobs.WebhookDeliver) -> None:
     )
 
     async def done(outcome: WebhookOutcome) -> None:
+        # The retry first, then the job: a crash between the two sends the
+        # event once more, never not at all.
+        await follow_up(outcome)
+        await b.store.queue.complete_job(queued_id)
+
+    async def follow_up(outcome: WebhookOutcome) -> None:
         if outcome.delivered:
             return
         if job.attempt + 1 >= b.limits.webhook_max_attempts:
@@ -195,3 +208,4 @@ async def deliver(b: Backends, job: jobs.WebhookDeliver) -> None:
 
     if not b.webhooks.start(request, done):
         raise SenderBusy("every webhook delivery slot is busy")
+    return False

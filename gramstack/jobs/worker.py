@@ -3,7 +3,10 @@ handlers. One runs inside every server worker process by default
 (``run_jobs_in_server``), and in each ``gramstack worker`` process; claims
 let them share the queue. Delivery is at least once: a job is deleted only
 after its handler returned, and a worker that dies holding a job lets its
-claim expire so another worker takes it."""
+claim expire so another worker takes it. A handler may hand its job on to
+something that finishes it later (a webhook delivery in flight): the job
+then stays claimed, and is deleted by whoever finishes it, so a crash in
+between still lets the claim run out and the job run again."""
 
 from __future__ import annotations
 
@@ -18,7 +21,9 @@ from gramstack.domain.backends import Backends
 from gramstack.records import Job
 
 # Carries out one claimed job (``domain.fanout.run_job``); raises to retry it.
-RunJob = Callable[[Backends, Job], Awaitable[None]]
+# Returns True when the job is done, False when it was handed on (the job
+# stays claimed; the new holder completes it).
+RunJob = Callable[[Backends, Job], Awaitable[bool]]
 
 log = logging.getLogger("gramstack.jobs")
 
@@ -58,15 +63,16 @@ class JobWorker:
 
     async def _run(self, job: Job) -> None:
         try:
-            await self._run_job(self._b, job)
+            done = await self._run_job(self._b, job)
         except Exception as exc:
             backoff = min(MAX_BACKOFF_MS, 1000 * 2 ** min(job.attempts, 20))
             log.warning("job %s (%s) failed, attempt %s: %r", job.id, job.kind, job.attempts, exc)
             await self._b.store.queue.retry_job(job.id, self._b.clock_ms() + backoff, repr(exc))
             JOBS_DONE.labels(job.kind, "retry").inc()
         else:
-            await self._b.store.queue.complete_job(job.id)
-            JOBS_DONE.labels(job.kind, "done").inc()
+            if done:
+                await self._b.store.queue.complete_job(job.id)
+            JOBS_DONE.labels(job.kind, "done" if done else "handed_on").inc()
             self.jobs_run += 1
 
     async def run(self) -> None:

@@ -43,6 +43,13 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def _since_move_ms(row: LocationRecord, now: int) -> int | None:
+    """How long ago ``row``'s last move ended; None if it never moved. A
+    placed row's epoch is 1 until its first move's first step, and every
+    step stamps ``changed_at``, the last one when the move ends."""
+    return None if row.epoch == 1 else now - row.changed_at
+
+
 class AkkioPlacement(Generic[S]):
     def __init__(
         self,
@@ -189,7 +196,9 @@ class AkkioPlacement(Generic[S]):
                 continue
             scores = await self._locations.read_scores(user_id, now, self._policy.decay_to(now))
             region = self._policy.choose(
-                {r: s for r, s in scores.items() if r in self._index}, row.region
+                {r: s for r, s in scores.items() if r in self._index},
+                row.region,
+                since_move_ms=_since_move_ms(row, now),
             )
             if region is not None:
                 moves.append((user_id, region))

@@ -24,6 +24,10 @@ class RegionalStore(Protocol):
 
     async def remove_author_from_timeline(self, user_id: int, author_id: int) -> None: ...
 
+    async def remove_author_from_timelines(self, user_ids: Sequence[int], author_id: int) -> None:
+        """``remove_author_from_timeline`` for many users, in one statement."""
+        ...
+
     async def remove_media_from_timelines(self, media_id: int) -> None: ...
 
     async def timeline_page(self, user_id: int, after: int | None, limit: int) -> list[int]:

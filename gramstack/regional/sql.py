@@ -153,6 +153,26 @@ class SqlRegionalStore:
                 "DELETE FROM timeline WHERE user_id = $1 AND author_id = $2", user_id, author_id
             )
 
+    async def remove_author_from_timelines(self, user_ids: Sequence[int], author_id: int) -> None:
+        if not user_ids:
+            return
+        # One statement for the batch, as add_to_timelines: each user is
+        # still one range of timeline_by_author (user_id, author_id).
+        async with self.db.write() as conn:
+            if self.db.dialect == "postgres":
+                await conn.execute(
+                    "DELETE FROM timeline WHERE user_id = ANY($1::bigint[]) AND author_id = $2",
+                    list(user_ids),
+                    author_id,
+                )
+                return
+            await conn.execute(
+                "DELETE FROM timeline WHERE user_id IN (SELECT value FROM json_each($1))"
+                " AND author_id = $2",
+                json.dumps(list(user_ids)),
+                author_id,
+            )
+
     async def remove_media_from_timelines(self, media_id: int) -> None:
         async with self.db.write() as conn:
             await conn.execute("DELETE FROM timeline WHERE media_id + 0 = $1", media_id)

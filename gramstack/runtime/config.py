@@ -84,7 +84,9 @@ class Settings:
     signup_rate_per_minute: int = 10
     job_poll_interval_s: float = 0.2
     # How long a claimed job is its worker's alone; a worker that dies holding
-    # it lets the claim run out and another worker runs the job again.
+    # it lets the claim run out and another worker runs the job again. A
+    # webhook delivery holds its job's claim while in flight: a claim shorter
+    # than webhook_deadline_s may send a slow delivery twice (never zero times).
     job_claim_s: float = 60.0
     # Each server worker also runs the job queue (the embedded default); the
     # scaled setup turns it off and runs ``gramstack worker`` processes.
@@ -138,12 +140,14 @@ class Settings:
     # Akkio-style placement: how long a worker trusts a cached location, the
     # share of reads another region must pass over the window to pull a
     # user's data there, the fewest decayed reads before moving anyone, and
-    # how often each worker flushes its access counters.
+    # how often each worker flushes its access counters; and how long after
+    # a move the policy leaves the user where it is (no back-and-forth).
     placement_cache_ttl_s: float = 5.0
     placement_threshold: float = 0.7
     placement_window_s: float = 24 * 3600.0
     placement_min_reads: float = 20.0
     placement_flush_s: float = 2.0
+    placement_cooldown_s: float = 6 * 3600.0
     # Authors with more followers than this are not fanned out on write:
     # their recent posts are merged into followers' feeds at read time.
     fanout_pull_threshold: int = 10_000
@@ -372,6 +376,7 @@ def _validate(settings: Settings) -> None:
         (0.5 <= settings.placement_threshold <= 1, "placement_threshold must be 0.5..1"),
         (settings.placement_window_s > 0, "placement_window_s must be positive"),
         (settings.placement_cache_ttl_s > 0, "placement_cache_ttl_s must be positive"),
+        (settings.placement_cooldown_s >= 0, "placement_cooldown_s must not be negative"),
         (settings.fanout_pull_threshold >= 1, "fanout_pull_threshold must be at least 1"),
         (settings.job_claim_s >= 1, "job_claim_s must be at least 1"),
         (settings.webhook_deadline_s > 0, "webhook_deadline_s must be positive"),

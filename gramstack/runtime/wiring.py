@@ -292,6 +292,7 @@ def _placement(
             threshold=settings.placement_threshold,
             window_s=settings.placement_window_s,
             min_reads=settings.placement_min_reads,
+            cooldown_s=settings.placement_cooldown_s,
         ),
     )
 

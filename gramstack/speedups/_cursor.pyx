@@ -1,11 +1,16 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Keyset cursor text in C: same bytes, checksum and errors as the twin."""
+"""Keyset cursor text in C: same bytes, checksum and errors as the twin.
+
+The checksum is BLAKE2b from _blake2b.h: portable C, or on x86-64 with AVX2 or
+AVX-512 code vendored from https://github.com/sneves/blake2-avx2 (CC0 1.0
+Universal; see vendor/blake2_avx2/), chosen at import.
+"""
 
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_New
 from libc.stdint cimport uint8_t, uint64_t
 from libc.string cimport memchr, memcmp, memcpy
 
-from gramstack.speedups._blake2b cimport _gs_blake2b
+from gramstack.speedups._blake2b cimport _gs_blake2b, _gs_blake2b_choose
 
 cdef extern from "Python.h":
     void *PyUnicode_DATA(object)
@@ -22,14 +27,43 @@ cdef enum:
     _MAX_CURSOR = 64
 
 cdef const char *_PERSON = b"gs-cursor"
+cdef const char *_DIGIT_PAIRS = (
+    b"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    b"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    b"8081828384858687888990919293949596979899"
+)
 cdef const char *_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 cdef extern from *:
     """
     static signed char _gs_b64_value[256];
+    /* The two base64 characters of each 12-bit value. */
+    static unsigned char _gs_b64_pairs[4096][2];
+
+    /* How many decimal digits v has (1 for 0). */
+    static inline int _gs_decimal_digits(unsigned long long v) {
+        static const unsigned long long pow10[20] = {
+            1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+            100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL,
+            1000000000000ULL, 10000000000000ULL, 100000000000000ULL,
+            1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
+            1000000000000000000ULL, 10000000000000000000ULL};
+        int t;
+        v |= 1; /* never crosses a power of ten, and makes 0 count as 1 */
+    #if defined(__GNUC__) || defined(__clang__)
+        /* floor(log10(v)) from the bit length (1233 / 4096 ~ log10(2)), then one compare. */
+        t = ((64 - __builtin_clzll(v)) * 1233) >> 12;
+        return t - (v < pow10[t]) + 1;
+    #else
+        for (t = 1; t < 20 && v >= pow10[t]; t++) {}
+        return t;
+    #endif
+    }
     """
     signed char _gs_b64_value[256]
+    unsigned char _gs_b64_pairs[4096][2]
+    int _decimal_digits "_gs_decimal_digits"(uint64_t value) noexcept nogil
 
 
 cdef void _init_table() noexcept:
@@ -38,6 +72,9 @@ cdef void _init_table() noexcept:
         _gs_b64_value[i] = -1
     for i in range(64):
         _gs_b64_value[<uint8_t>_ALPHABET[i]] = i
+    for i in range(4096):
+        _gs_b64_pairs[i][0] = _ALPHABET[i >> 6]
+        _gs_b64_pairs[i][1] = _ALPHABET[i & 63]
 
 
 _init_table()
@@ -47,25 +84,31 @@ def encode_cursor(str kind, key):
     cdef Py_ssize_t kind_len
     cdef const char *kind_utf8 = PyUnicode_AsUTF8AndSize(kind, &kind_len)
     cdef uint8_t raw[_RAW_MAX + _CHECK]
-    cdef uint8_t digits[24]
-    cdef Py_ssize_t digit_count = 0, raw_len, i
-    cdef uint64_t value
+    cdef Py_ssize_t digit_count, raw_len, i, pos
+    cdef uint64_t value, pair
     if type(key) is not int or kind_len + 21 > _RAW_MAX:
         return _encode_slowly(kind, key)
     try:
         value = key
     except OverflowError:  # negative, or past 64 bits: not a key, but the twin encodes it
         return _encode_slowly(kind, key)
-    while True:
-        digits[digit_count] = 48 + value % 10
-        digit_count += 1
-        value //= 10
-        if value == 0:
-            break
+    # Decimal digits written from the last, two per division: the divisions
+    # depend on each other, so halving their number is what counts.
+    digit_count = _decimal_digits(value)
     memcpy(raw, kind_utf8, kind_len)
     raw[kind_len] = 58  # :
-    for i in range(digit_count):
-        raw[kind_len + 1 + i] = digits[digit_count - 1 - i]
+    pos = kind_len + digit_count  # the last digit
+    while value >= 100:
+        pair = (value % 100) * 2
+        value //= 100
+        raw[pos] = _DIGIT_PAIRS[pair + 1]
+        raw[pos - 1] = _DIGIT_PAIRS[pair]
+        pos -= 2
+    if value >= 10:
+        raw[pos] = _DIGIT_PAIRS[value * 2 + 1]
+        raw[pos - 1] = _DIGIT_PAIRS[value * 2]
+    else:
+        raw[pos] = 48 + value
     raw_len = kind_len + 1 + digit_count
     _gs_blake2b(raw + raw_len, _CHECK, raw, raw_len, <const uint8_t *>_PERSON, 9)
     raw_len += _CHECK
@@ -76,12 +119,10 @@ def encode_cursor(str kind, key):
     cdef Py_ssize_t o = 0
     cdef unsigned int triple
     i = 0
-    while i + 3 <= raw_len:
+    while i + 3 <= raw_len:  # three bytes, four characters, two lookups
         triple = (raw[i] << 16) | (raw[i + 1] << 8) | raw[i + 2]
-        out[o] = _ALPHABET[triple >> 18]
-        out[o + 1] = _ALPHABET[(triple >> 12) & 63]
-        out[o + 2] = _ALPHABET[(triple >> 6) & 63]
-        out[o + 3] = _ALPHABET[triple & 63]
+        memcpy(out + o, _gs_b64_pairs[triple >> 12], 2)
+        memcpy(out + o + 2, _gs_b64_pairs[triple & 4095], 2)
         o += 4
         i += 3
     if raw_len - i == 1:
@@ -152,3 +193,19 @@ cdef object _encode_slowly(str kind, object key):
     from gramstack.speedups._cursor_py import encode_cursor
 
     return encode_cursor(kind, key)
+
+
+def _use_blake2b(str name="fastest"):
+    """Makes this module hash with the BLAKE2b named ("avx512", "avx2", "portable"),
+    or the fastest this CPU runs; the name of the one in use.
+
+    All give the same bytes; the tests run each. ValueError if this CPU cannot run it.
+    """
+    cdef bytes encoded = name.encode()
+    cdef const char *chosen = _gs_blake2b_choose(encoded)
+    if chosen == NULL:
+        raise ValueError(f"this CPU does not run BLAKE2b {name!r}")
+    return chosen.decode()
+
+
+_use_blake2b()

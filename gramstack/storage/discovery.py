@@ -5,6 +5,7 @@ discovery. Tag counts and tag membership are written with the post
 from __future__ import annotations
 
 from gramstack.records import TagRecord
+from gramstack.storage.media import TAG_PREFIX_DEPTH
 from gramstack.storage.ports import Database
 from gramstack.storage.queries import before
 from gramstack.storage.transaction import Writer
@@ -44,11 +45,24 @@ class SqlDiscoveryStore:
         return [int(row["media_id"]) for row in rows]
 
     async def tags_with_prefix(
-        self, prefix: str, candidates: int, *, fresh: bool = False
+        self, prefix: str, limit: int, candidates: int, *, fresh: bool = False
     ) -> list[TagRecord]:
-        """Used tags starting with ``prefix``: the first ``candidates`` of the
-        name range (a bounded walk of the primary key), by media count."""
+        """The ``limit`` used tags starting with ``prefix`` with the most
+        media (then by name). Up to ``TAG_PREFIX_DEPTH`` characters, the first
+        rows of one range of the prefix index, exact whatever the number of
+        matches. A longer prefix is rare and selective: the first
+        ``candidates`` names of its range (a bounded walk of the primary
+        key), ranked by count."""
         async with self._db.read(fresh=fresh) as conn:
+            if len(prefix) <= TAG_PREFIX_DEPTH:
+                rows = await conn.fetch(
+                    "SELECT name, media_count FROM tag_prefixes"
+                    " WHERE prefix = $1 AND media_count > 0"
+                    " ORDER BY media_count DESC, name LIMIT $2",
+                    prefix,
+                    limit,
+                )
+                return [TagRecord(row["name"], int(row["media_count"])) for row in rows]
             rows = await conn.fetch(
                 "SELECT name, media_count FROM tags WHERE name >= $1 AND name < $2"
                 " AND media_count > 0 ORDER BY name LIMIT $3",
@@ -58,7 +72,7 @@ class SqlDiscoveryStore:
             )
         found = [TagRecord(row["name"], int(row["media_count"])) for row in rows]
         found.sort(key=lambda t: (-t.media_count, t.name))
-        return found
+        return found[:limit]
 
     # -- explore ---------------------------------------------------------------
 

@@ -69,16 +69,46 @@ async def update_explore_score(conn: Connection, media_id: int) -> None:
     await conn.execute("UPDATE media SET explore_score = $1 WHERE id = $2", score, media_id)
 
 
+# Tag search's prefix index (``tag_prefixes``) holds each tag under every
+# prefix of its name up to this many characters, with the tag's media count,
+# so the best tags for a prefix are the first rows of one index range. Tag
+# search caches prefixes up to the same length (cache.keys).
+TAG_PREFIX_DEPTH = 20
+
+
+def tag_name_prefixes(name: str) -> list[str]:
+    """The prefixes a tag is indexed under (in characters, as SQL's substr)."""
+    return [name[:n] for n in range(1, min(len(name), TAG_PREFIX_DEPTH) + 1)]
+
+
+async def _set_tag_count(tx: Transaction, tag: str, count: int) -> None:
+    """Copy the tag's new count to its prefix rows (the tag's row, updated
+    first in the same transaction, holds the lock that orders these)."""
+    if count == 1:
+        # Maybe a new tag (or one used again): its prefix rows may not exist.
+        await tx.conn.executemany(
+            "INSERT INTO tag_prefixes (prefix, name, media_count) VALUES ($1, $2, $3)"
+            " ON CONFLICT (prefix, name) DO UPDATE SET media_count = excluded.media_count",
+            [(prefix, tag, count) for prefix in tag_name_prefixes(tag)],
+        )
+    else:
+        await tx.conn.execute(
+            "UPDATE tag_prefixes SET media_count = $1 WHERE name = $2", count, tag
+        )
+
+
 async def _add_tags(tx: Transaction, media_id: int, tags: Sequence[str]) -> None:
     for tag in tags:
         await tx.conn.execute(
             "INSERT INTO media_tags (tag, media_id) VALUES ($1, $2)", tag, media_id
         )
-        await tx.conn.execute(
+        count = await tx.conn.fetchval(
             "INSERT INTO tags (name, media_count) VALUES ($1, 1)"
-            " ON CONFLICT (name) DO UPDATE SET media_count = tags.media_count + 1",
+            " ON CONFLICT (name) DO UPDATE SET media_count = tags.media_count + 1"
+            " RETURNING media_count",
             tag,
         )
+        await _set_tag_count(tx, tag, int(count))
         tx.changed(Change("media_tags", "insert", {"tag": tag, "media_id": media_id}))
 
 
@@ -87,7 +117,12 @@ async def remove_tags(tx: Transaction, media_id: int, tags: Sequence[str]) -> No
         await tx.conn.execute(
             "DELETE FROM media_tags WHERE tag = $1 AND media_id = $2", tag, media_id
         )
-        await tx.conn.execute("UPDATE tags SET media_count = media_count - 1 WHERE name = $1", tag)
+        count = await tx.conn.fetchval(
+            "UPDATE tags SET media_count = media_count - 1 WHERE name = $1 RETURNING media_count",
+            tag,
+        )
+        if count is not None:
+            await _set_tag_count(tx, tag, int(count))
         tx.changed(Change("media_tags", "delete", {"tag": tag, "media_id": media_id}))
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 import os
 import re
 import sqlite3
@@ -226,6 +227,12 @@ async def _open(path: Path) -> aiosqlite.Connection:
     await conn.execute("PRAGMA busy_timeout = 10000")
     for pragma in _PRAGMAS:
         await conn.execute(pragma)
+    try:
+        await conn.execute("SELECT log2(1)")
+    except sqlite3.OperationalError:
+        # An SQLite built without its math functions: the migrations that
+        # recompute explore scores need log2 (the same as Python's).
+        await conn.create_function("log2", 1, math.log2, deterministic=True)
     return conn
 
 

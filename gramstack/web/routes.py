@@ -15,6 +15,7 @@ and the API's JSON error otherwise.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -29,6 +30,9 @@ from starlette.routing import BaseRoute, Mount, Route, request_response
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from gramstack.domain.media import MAX_ALT_TEXT, MAX_PHOTOS
+from gramstack.domain.validation import MAX_BIO, MAX_CAPTION, MAX_COMMENT, MAX_FULL_NAME
+from gramstack.runtime.config import Settings
 from gramstack.types import ASGIApp, Message, Receive, Scope, Send
 
 _HERE = Path(__file__).parent
@@ -111,6 +115,8 @@ def _make_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.globals["static_url"] = static_url
+    env.filters["size_words"] = size_words
+    env.filters["thousands"] = "{:,}".format
     return Jinja2Templates(env=env)
 
 
@@ -146,16 +152,49 @@ async def _api_status(request: Request, path: str) -> int:
     return status
 
 
+def size_words(n: int) -> str:
+    """A byte count as a person reads it, as app.js's GS.formatBytes says it."""
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.0f} KB"
+    mb = n / 1024 / 1024
+    return f"{mb:.0f} MB" if mb == int(mb) else f"{mb:.1f} MB"
+
+
+def page_limits(settings: Settings) -> dict[str, int]:
+    """What the server accepts, as the pages check it before sending: the
+    upload limits of this server's settings and the contract's lengths, from
+    where the server itself takes them. Every page carries them (``<body
+    data-limits>``, read by app.js as ``GS.limits``; templates use them too)."""
+    return {
+        "max_upload_bytes": settings.max_upload_bytes,
+        "max_image_pixels": settings.max_image_pixels,
+        "max_photos": MAX_PHOTOS,
+        "max_caption": MAX_CAPTION,
+        "max_alt_text": MAX_ALT_TEXT,
+        "max_comment": MAX_COMMENT,
+        "max_full_name": MAX_FULL_NAME,
+        "max_bio": MAX_BIO,
+    }
+
+
 class _Pages:
-    def __init__(self, templates: Jinja2Templates, session_cookie: str) -> None:
+    def __init__(
+        self, templates: Jinja2Templates, session_cookie: str, limits: dict[str, int]
+    ) -> None:
         self.templates = templates
         self.session_cookie = session_cookie
+        self.limits = limits
+        self.limits_json = json.dumps(limits, separators=(",", ":"))
 
     def render(
         self, request: Request, template: str, page: str, status_code: int = 200, **context: Any
     ) -> Response:
         context.update(
             page=page,
+            limits=self.limits,
+            limits_json=self.limits_json,
             # A hint only, so the navigation does not flash; the scripts ask
             # GET /api/v1/me who is really signed in.
             signed_in_hint=self.session_cookie in request.cookies,
@@ -261,10 +300,10 @@ def _page(path: str, endpoint: Callable[[Request], Awaitable[Response]], name: s
 class WebUI:
     """The UI's pages and the app for unknown paths; ``session_cookie`` is
     the API's cookie name (the web layer sits below the API and does not
-    import it)."""
+    import it), ``settings`` the server's (for the limits the pages check)."""
 
-    def __init__(self, session_cookie: str) -> None:
-        self._pages = _Pages(_make_templates(), session_cookie)
+    def __init__(self, session_cookie: str, settings: Settings) -> None:
+        self._pages = _Pages(_make_templates(), session_cookie, page_limits(settings))
         self.routes = _web_routes(self._pages)
 
     def unknown_path(self, api_not_found: ASGIApp) -> ASGIApp:

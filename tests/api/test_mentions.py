@@ -27,6 +27,11 @@ def inbox(http: httpx.Client, who: Account) -> list[dict[str, Any]]:
     return items
 
 
+def unread(http: httpx.Client, who: Account) -> int:
+    count: int = http.get(f"{API}/activity/unread", headers=who.headers).json()["count"]
+    return count
+
+
 def mentions_of(http: httpx.Client, who: Account) -> list[dict[str, Any]]:
     return [i for i in inbox(http, who) if i["type"] == "mention"]
 
@@ -95,3 +100,33 @@ def test_more_than_20_distinct_mentions_is_422(http: httpx.Client) -> None:
         f"{API}/media/{media['id']}/comments", headers=ana.headers, json={"text": twenty}
     )
     assert ok.status_code == 201
+
+
+def test_a_post_owner_mentioned_in_a_comment_gets_the_comment_and_the_mention(
+    http: httpx.Client,
+) -> None:
+    # api.md: a mention item is for "someone mentioned me in a caption or a
+    # comment; never for mentioning oneself": the owner of the post is not
+    # left out, so their inbox holds both items, each with the comment.
+    ana, bo = signup_user(http), signup_user(http)
+    media = post_media(http, ana)
+    made = comment(http, bo, media["id"], f"@{ana.username} what a view")
+
+    def both() -> list[dict[str, Any]] | bool:
+        items = [i for i in inbox(http, ana) if i["type"] in ("comment", "mention")]
+        return items if len(items) == 2 else False
+
+    items = eventually(both)
+    assert sorted(i["type"] for i in items) == ["comment", "mention"]
+    assert len({i["id"] for i in items}) == 2
+    for item in items:
+        assert item["comment_id"] == made["id"] and item["text"] == made["text"]
+        assert item["media_id"] == media["id"] and item["actor"]["id"] == bo.id
+    eventually(lambda: unread(http, ana) == 2)
+    # The owner's own comment mentioning themself makes no item at all.
+    comment(http, ana, media["id"], f"thanks @{ana.username}")
+    # Deleting the comment (here by the post's owner) takes both items away.
+    response = http.delete(f"{API}/comments/{made['id']}", headers=ana.headers)
+    assert response.status_code == 204
+    assert [i for i in inbox(http, ana) if i["type"] in ("comment", "mention")] == []
+    eventually(lambda: unread(http, ana) == 0)

@@ -135,6 +135,42 @@ def test_tag_search_is_by_prefix_then_media_count(http: httpx.Client) -> None:
     assert search(stem + "zzz") == []
 
 
+def test_tag_search_finds_the_most_used_tag_past_a_thousand_earlier_names(
+    http: httpx.Client,
+) -> None:
+    # 1,020 tags sort before the popular one: a search that ranked only the
+    # first 1,000 names of the prefix range would never see it.
+    ana = signup_user(http)
+    stem = new_tag("k")
+    crowd = [f"{stem}a{i:04d}" for i in range(1020)]
+    for start in range(0, len(crowd), 30):
+        post_media(http, ana, caption=" ".join(f"#{t}" for t in crowd[start : start + 30]))
+    popular = f"{stem}zpopular"
+    for _ in range(3):
+        post_media(http, ana, caption=f"#{popular} #{stem}zsecond")
+    post_media(http, ana, caption=f"#{stem}zsecond")
+
+    def search(q: str, **params: object) -> list[tuple[str, int]]:
+        body = get_json(http, f"{API}/search/tags", q=q, **params)
+        return [(t["name"], t["media_count"]) for t in body["items"]]
+
+    expected = [(popular, 3), (f"{stem}zsecond", 4)]
+    expected.sort(key=lambda t: -t[1])
+    found = eventually(lambda: search(stem, limit=3) if len(search(stem)) == 20 else False)
+    assert found[:2] == expected and found[2] == (crowd[0], 1)
+    # Every prefix length the index holds, and a longer one (a name-range walk).
+    assert search(f"{stem}z", limit=2) == expected
+    assert search(f"{stem}zp") == [(popular, 3)]
+    long_tag = f"{stem}{'x' * 20}"
+    post_media(http, ana, caption=f"#{long_tag}")
+    eventually(lambda: search(long_tag[:-1]) == [(long_tag, 1)])
+    # Counts in the index follow edits and deletes.
+    media = post_media(http, ana, caption=f"#{crowd[-1]} #{crowd[-1]}")
+    eventually(lambda: search(f"{stem}a", limit=1) == [(crowd[-1], 2)])
+    delete_media(http, ana, media["id"])
+    eventually(lambda: search(f"{stem}a", limit=1) == [(crowd[0], 1)])
+
+
 def test_bad_tag_requests(http: httpx.Client) -> None:
     assert_error(http.get(f"{API}/search/tags"), 400, "invalid_request")
     assert_error(http.get(f"{API}/search/tags", params={"q": ""}), 400)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import httpx
@@ -41,6 +42,39 @@ def test_docs_render_every_operation_from_local_assets(
     expect(tab.page.locator(".responses-table").first).to_be_visible()
     screenshot(tab, "docs", DESKTOP["width"])
     tab.assert_clean()
+
+
+def _luminance(css_color: str) -> float:
+    """0 (black) to 1 (white) for an ``rgb(...)``/``rgba(...)`` computed colour."""
+    red, green, blue = (int(part) for part in re.findall(r"\d+", css_color)[:3])
+    return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
+
+
+def test_docs_follow_a_dark_colour_scheme(new_tab: Callable[..., Tab]) -> None:
+    for viewport in (DESKTOP, PHONE):
+        tab = new_tab(viewport)
+        tab.page.emulate_media(color_scheme="dark")
+        tab.goto("/docs")
+        expect(tab.page.locator(".opblock").first).to_be_visible(timeout=15_000)
+        expect(tab.page.locator("html")).to_have_class(re.compile(r"\bdark-mode\b"))
+        screenshot(tab, "docs-dark", viewport["width"])
+        tab.page.locator(".opblock-summary", has_text="/api/v1/feed").first.click()
+        expect(tab.page.locator(".responses-table").first).to_be_visible()
+        screenshot(tab, "docs-dark-operation", viewport["width"])
+        background = tab.page.evaluate("getComputedStyle(document.body).backgroundColor")
+        title = tab.page.locator(".swagger-ui .info .title").first
+        path = tab.page.locator(".opblock-summary-path").first
+        assert _luminance(background) < 0.2, background
+        for text in (title, path, tab.page.locator(".docs-brand")):
+            color = text.evaluate("el => getComputedStyle(el).color")
+            assert _luminance(color) > 0.7, color
+        # Back to light, live: the reference follows the system's change.
+        tab.page.emulate_media(color_scheme="light")
+        expect(tab.page.locator("html")).not_to_have_class(re.compile(r"\bdark-mode\b"))
+        assert (
+            _luminance(tab.page.evaluate("getComputedStyle(document.body).backgroundColor")) > 0.9
+        )
+        tab.assert_clean()
 
 
 def test_unknown_path_is_a_styled_html_404_for_browsers_and_json_for_clients(

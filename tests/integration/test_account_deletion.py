@@ -13,7 +13,9 @@ import asyncpg
 import pytest
 
 from bench.account_deletion import (
+    OTHERS,
     PASSWORD,
+    REGION,
     Rig,
     backends,
     counter_mismatches,
@@ -104,6 +106,52 @@ async def test_a_job_cut_into_runs_and_raced_by_a_second_worker(rig: Rig) -> Non
         await b.store.queue.complete_job(job.id)
         claimed += 1
     assert claimed > 0
+
+
+async def test_followers_in_every_region_lose_the_authors_posts(
+    dsn: str | None, tmp_path: Path
+) -> None:
+    """The follower step removes the account's posts from each follower's
+    timeline in the region placement holds it in, both copies of one being
+    moved, and nothing by other authors."""
+    async with backends(tmp_path, dsn, other_regions=["eu"]) as rig:
+        b, home, eu = rig.b, rig.region, rig.b.regions["eu"]
+        victim = await seed(rig, posts=POSTS, followers=FOLLOWERS)
+        fans = [OTHERS + 50 + i for i in range(FOLLOWERS)]  # seed's followers
+        in_eu, moving = fans[::2], fans[1]
+        table = b.store.placement
+        for fan in in_eu:  # the seed placed every account at home
+            row = await table.location(fan)
+            assert row is not None
+            assert await table.transition(
+                row, region="eu", target=None, state="placed", now=b.clock_ms()
+            )
+        row = await table.location(moving)
+        assert row is not None
+        assert await table.transition(
+            row, region=REGION, target="eu", state="double_write", now=b.clock_ms()
+        )
+        victim_posts = await home.timeline_page(fans[0], None, 100)
+        assert len(victim_posts) == 5
+        for fan in in_eu:  # the seed wrote every timeline at home
+            await home.delete_partition(fan)
+        for media_id in victim_posts:
+            await eu.add_to_timelines([*in_eu, moving], media_id, victim)
+        other_post = OTHERS * 10 + 1  # seed's post by another user
+        holders = {fan: [eu] if fan in in_eu else [home] for fan in fans}
+        holders[moving] = [home, eu]
+        for fan, stores in holders.items():
+            for store in stores:
+                await store.add_to_timelines([fan], other_post, OTHERS + 1)
+        await accounts.delete_account(b, victim, PASSWORD)
+        steps = 0
+        while await account_deletion.follower_step(b, victim):
+            steps += 1
+        assert steps == 1  # FOLLOWERS fit one bounded batch
+        for fan, stores in holders.items():
+            for store in stores:
+                assert await store.timeline_page(fan, None, 100) == [other_post]
+        assert await counter_mismatches(rig) == []
 
 
 async def test_the_request_needs_the_password_and_frees_the_name_at_once(rig: Rig) -> None:

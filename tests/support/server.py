@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+from gramstack.runtime.http_process import HttpProcess, free_port, start_http_process
+
+__all__ = ["TEST_ENV", "ServerProcess", "free_port", "start_server", "use_backend"]
 
 # Cheap password hashing for tests: the KDF is still argon2id, just smaller.
 TEST_ENV = {
@@ -37,31 +34,9 @@ def use_backend(env: Mapping[str, str]) -> None:
     _backend_env.update(env)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
-class ServerProcess:
-    base_url: str
-    process: subprocess.Popen[bytes]
-    data_dir: Path
-    log_path: Path
-
-    def stop(self, timeout: float = 15.0) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+class ServerProcess(HttpProcess):
+    data_dir: Path = field(kw_only=True)
 
 
 def start_server(
@@ -77,37 +52,14 @@ def start_server(
     which would route its reads to another cluster's follower."""
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
-    log_path = data_dir / "server.log"
     backend = _backend_env if on_test_backend else {}
-    full_env = {**os.environ, **TEST_ENV, **backend, **(env or {})}
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gramstack.cli",
-                "serve",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(data_dir),
-                "--workers",
-                str(workers),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=full_env,
-        )
-    server = ServerProcess(f"http://127.0.0.1:{port}", process, data_dir, log_path)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{server.log()}")
-        try:
-            if httpx.get(server.base_url + "/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"server did not become ready:\n{server.log()}")
+    command = [sys.executable, "-m", "gramstack.cli", "serve", "--port", str(port)]
+    command += ["--data-dir", str(data_dir), "--workers", str(workers)]
+    started = start_http_process(
+        command,
+        port,
+        data_dir / "server.log",
+        name="server",
+        env={**TEST_ENV, **backend, **(env or {})},
+    )
+    return ServerProcess(started.base_url, started.process, started.log_path, data_dir=data_dir)

@@ -5,6 +5,25 @@
 
   const GS = (window.GS = {});
 
+  // What this server accepts (its settings and the contract's lengths),
+  // rendered into every page by the server: checks here follow the server.
+  GS.limits = JSON.parse(document.body.dataset.limits || "{}");
+
+  // A byte count as a person reads it: "20 MB", "21.0 MB", "300 KB"
+  // (web/routes.py's size_words says the same).
+  GS.formatBytes = function (n) {
+    if (n < 1024) return n + " B";
+    if (n < 1024 * 1024) return (n / 1024).toFixed(0) + " KB";
+    const mb = n / 1024 / 1024;
+    return (mb === Math.round(mb) ? mb.toFixed(0) : mb.toFixed(1)) + " MB";
+  };
+
+  // "50 megapixels", "1.5 megapixels".
+  GS.formatPixels = function (n) {
+    const mp = n / 1e6;
+    return (mp >= 10 || mp === Math.round(mp) ? mp.toFixed(0) : mp.toFixed(1)) + " megapixels";
+  };
+
   // ---------------------------------------------------------------- API
 
   function csrfToken() {
@@ -51,7 +70,9 @@
   // most 64 characters", "image is 12000x6000, over the limit of ...");
   // these say the same to a person. Other messages are shown as they are.
   function messageForPeople(status, code, message) {
-    if (code === "too_large") return "This photo is too large. Photos can be up to 20 MB and 50 megapixels.";
+    if (code === "too_large") {
+      return "This photo is too large. Photos can be up to " + GS.formatBytes(GS.limits.max_upload_bytes) + " and " + GS.formatPixels(GS.limits.max_image_pixels) + ".";
+    }
     if (code === "unsupported_media_type") return "This file isn’t a photo gramstack can read. Choose a JPEG, PNG or WebP image.";
     if (code === "validation_failed") {
       const match = /^([a-z_]+): (.*)$/.exec(message);
@@ -502,7 +523,10 @@
   // ---------------------------------------------------------------- unread
 
   // The number on the Activity icon, kept fresh without a reload: asked now,
-  // every 20 s while the tab is visible, and when the tab comes back.
+  // every 10 s while the tab is visible, and whenever the tab or the window
+  // comes back (a person returning to the tab sees the count at once). The
+  // answer is a cached read, so the poll costs the server little.
+  const UNREAD_POLL_MS = 10000;
   function setupUnread() {
     const link = document.querySelector('.nav-link[href="/activity"]');
     if (!link) return;
@@ -528,8 +552,14 @@
     };
     GS.refreshUnread = refresh;
     refresh();
-    setInterval(refresh, 20000);
+    setInterval(refresh, UNREAD_POLL_MS);
     document.addEventListener("visibilitychange", refresh);
+    window.addEventListener("focus", refresh);
+    window.addEventListener("online", refresh);
+    // A page restored from the back-forward cache shows an old count.
+    window.addEventListener("pageshow", (event) => {
+      if (event.persisted) refresh();
+    });
   }
 
   // ---------------------------------------------------------------- pager

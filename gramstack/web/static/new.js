@@ -6,21 +6,16 @@
   const { $, h } = GS;
 
   const TYPES = ["image/jpeg", "image/png", "image/webp"];
-  const MAX_PHOTOS = 10;
-  // The server's default limits (max_upload_bytes, max_image_pixels). The
-  // server enforces its own; checking here saves a doomed upload.
-  const MAX_BYTES = 20 * 1024 * 1024;
-  const MAX_PIXELS = 50000000;
+  // This server's limits (GS.limits, from its settings). The server enforces
+  // its own; checking here saves a doomed upload.
+  const MAX_PHOTOS = GS.limits.max_photos;
+  const MAX_BYTES = GS.limits.max_upload_bytes;
+  const MAX_PIXELS = GS.limits.max_image_pixels;
+  const formatBytes = GS.formatBytes;
 
   // [{file, url, width, height, alt}]
   let photos = [];
   let selected = 0;
-
-  function formatBytes(n) {
-    if (n < 1024) return n + " B";
-    if (n < 1024 * 1024) return (n / 1024).toFixed(0) + " KB";
-    return (n / 1024 / 1024).toFixed(1) + " MB";
-  }
 
   // Resolves to the photo's size, or rejects with a message for people.
   function inspect(file) {
@@ -30,7 +25,7 @@
     }
     if (file.size > MAX_BYTES) {
       return Promise.reject(
-        new Error(name + " is " + formatBytes(file.size) + ". Photos can be up to 20 MB; choose a smaller one.")
+        new Error(name + " is " + formatBytes(file.size) + ". Photos can be up to " + formatBytes(MAX_BYTES) + "; choose a smaller one.")
       );
     }
     const url = URL.createObjectURL(file);
@@ -40,8 +35,8 @@
       () => {
         if (img.naturalWidth * img.naturalHeight > MAX_PIXELS) {
           URL.revokeObjectURL(url);
-          const mp = Math.round((img.naturalWidth * img.naturalHeight) / 1e6);
-          throw new Error(name + " has " + mp + " megapixels. Photos can have up to 50; choose a smaller one.");
+          const pixels = GS.formatPixels(img.naturalWidth * img.naturalHeight);
+          throw new Error(name + " has " + pixels + ". Photos can have up to " + GS.formatPixels(MAX_PIXELS) + "; choose a smaller one.");
         }
         return { file: file, url: url, width: img.naturalWidth, height: img.naturalHeight, alt: "" };
       },
@@ -57,7 +52,7 @@
     const problems = [];
     for (const file of Array.from(files)) {
       if (photos.length >= MAX_PHOTOS) {
-        problems.push("A post can have up to 10 photos.");
+        problems.push("A post can have up to " + MAX_PHOTOS + " photos.");
         break;
       }
       try {
@@ -109,7 +104,7 @@
     const current = photos[selected];
     preview.src = current.url;
     preview.alt = current.alt || "Preview of photo " + (selected + 1);
-    $("file-label").textContent = photos.length < MAX_PHOTOS ? "Add photos" : "10 photos chosen";
+    $("file-label").textContent = photos.length < MAX_PHOTOS ? "Add photos" : MAX_PHOTOS + " photos chosen";
     $("file").disabled = photos.length >= MAX_PHOTOS;
     $("file-name").textContent =
       photos.length === 1
@@ -212,7 +207,7 @@
       if (event.dataTransfer.files.length) add(event.dataTransfer.files);
     });
     caption.addEventListener("input", () => {
-      $("caption-count").textContent = caption.value.length.toLocaleString("en-US") + " / 2,200";
+      $("caption-count").textContent = caption.value.length.toLocaleString("en-US") + " / " + GS.limits.max_caption.toLocaleString("en-US");
     });
 
     form.addEventListener("submit", async (event) => {

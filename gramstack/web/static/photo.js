@@ -145,7 +145,7 @@
   // The owner edits the caption in place (PATCH /media/{id}).
   function editCaption() {
     const box = $("pd-caption");
-    const area = h("textarea", { class: "caption-input", id: "caption-input", rows: "4", maxlength: "2200", "aria-label": "Caption" });
+    const area = h("textarea", { class: "caption-input", id: "caption-input", rows: "4", maxlength: String(GS.limits.max_caption), "aria-label": "Caption" });
     area.value = media.caption || "";
     const error = h("p", { class: "form-error", role: "alert", hidden: true });
     const save = h("button", { class: "btn btn-primary btn-sm", type: "submit" }, "Save");

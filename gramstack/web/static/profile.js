@@ -71,7 +71,7 @@
   }
 
   function updateBioCount() {
-    $("edit-bio-count").textContent = $("edit-bio").value.length + " / 150";
+    $("edit-bio-count").textContent = $("edit-bio").value.length + " / " + GS.limits.max_bio;
   }
 
   function setupEdit() {

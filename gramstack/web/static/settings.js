@@ -5,7 +5,7 @@
   const { $ } = GS;
 
   const TYPES = ["image/jpeg", "image/png", "image/webp"];
-  const MAX_BYTES = 20 * 1024 * 1024;
+  const MAX_BYTES = GS.limits.max_upload_bytes;
   let me = null;
   let avatarFile = null;
   let previewUrl = null;
@@ -28,7 +28,7 @@
         return;
       }
       if (file.size > MAX_BYTES) {
-        GS.showError($("avatar-error"), new Error("“" + file.name + "” is larger than 20 MB. Choose a smaller photo."));
+        GS.showError($("avatar-error"), new Error("“" + file.name + "” is larger than " + GS.formatBytes(MAX_BYTES) + ". Choose a smaller photo."));
         return;
       }
       if (previewUrl) URL.revokeObjectURL(previewUrl);

@@ -133,3 +133,32 @@ async def test_a_slow_write_with_a_stale_route_is_repeated_where_the_user_now_is
     await client.write_many([USER], slow_write)
     assert calls == ["us", "eu"]
     assert await _timeline(stores["eu"]) == [77]
+
+
+async def test_the_policy_leaves_a_user_moved_within_the_cooldown_where_it_is(
+    parts: tuple[SqlLocationTable, dict[str, SqlRegionalStore]], tmp_path: Path
+) -> None:
+    table, stores = parts
+    clock = _Clock()
+    client = AkkioPlacement(
+        home="us",
+        stores=stores,
+        locations=table,
+        cache=SharedLocationCache(tmp_path / "cache-cooldown.bin", slots=1024),
+        cache_ttl_s=1.0,
+        policy=PlacementPolicy(0.7, 3600, 20, cooldown_s=600),
+        clock_ms=clock,
+    )
+    await client.place_new_user(USER)
+    await table.add_reads({(USER, "eu"): 40}, clock.now, lambda score, at: score)
+    assert await client.evaluate([USER]) == [(USER, "eu")]  # never moved: no cooldown
+    # Moved to eu (the row as a finished move leaves it), and read from us since.
+    row = await table.location(USER)
+    assert row is not None
+    row = await table.transition(row, region="eu", target=None, state="placed", now=clock.now)
+    assert row is not None and row.epoch > 1
+    await table.add_reads({(USER, "us"): 400}, clock.now, lambda score, at: 0.0)
+    clock.now += 599_000
+    assert await client.evaluate([USER]) == []
+    clock.now += 1_000
+    assert await client.evaluate([USER]) == [(USER, "us")]

@@ -112,6 +112,31 @@ async def test_unfollow_removes_one_author_from_one_partition(store: SqlRegional
     assert "timeline_by_author" in plan, plan
 
 
+async def test_a_batch_of_followers_loses_one_author_in_one_statement(
+    store: SqlRegionalStore,
+) -> None:
+    await _fill(store)
+    await store.remove_author_from_timelines([3, 7, 11], author_id=2)
+    for user in (3, 7, 11):
+        page = await store.timeline_page(user, None, 1000)
+        assert all(1 + m % 4 != 2 for m in page)
+        assert len(page) == len(MEDIA) * 3 // 4
+    for user in (1, 8, 20):  # not in the batch: untouched
+        assert len(await store.timeline_page(user, None, 1000)) == len(MEDIA)
+    await store.remove_author_from_timelines([], author_id=1)  # an empty batch is no statement
+    if store.db.dialect == "postgres":
+        sql = "DELETE FROM timeline WHERE user_id = ANY($1::bigint[]) AND author_id = $2"
+        plan = await _plan(store, sql, [4, 5], 1)
+    else:
+        sql = (
+            "DELETE FROM timeline WHERE user_id IN (SELECT value FROM json_each($1))"
+            " AND author_id = $2"
+        )
+        plan = await _plan(store, sql, "[4, 5]", 1)
+    # Each user is one range of the (user_id, author_id) index, not a scan.
+    assert "timeline_by_author" in plan, plan
+
+
 async def test_deleted_media_leaves_every_timeline(store: SqlRegionalStore) -> None:
     await _fill(store)
     await store.remove_media_from_timelines(MEDIA[5])

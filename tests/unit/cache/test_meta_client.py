@@ -6,6 +6,8 @@ import time
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gramstack.cache.meta_client import MetaClient, md, mg, ms, wire_key
 from gramstack.cache.ports import CacheUnavailable
@@ -26,6 +28,21 @@ def test_plain_keys_go_as_they_are_and_others_as_base64() -> None:
     assert wire_key("ünï")[1]
     encoded, binary = wire_key("x" * 400)
     assert binary and len(encoded) <= 250
+
+
+@given(
+    key=st.text(max_size=260)
+    | st.text(st.characters(min_codepoint=0x1F, max_codepoint=0x80), max_size=260)
+)
+def test_a_key_goes_as_it_is_exactly_when_every_byte_is_printable_ascii_but_space(
+    key: str,
+) -> None:
+    raw = key.encode()
+    encoded, binary = wire_key(key)
+    if len(raw) <= 250 and all(0x21 <= c <= 0x7E for c in raw):
+        assert (encoded, binary) == (raw, False)
+    else:
+        assert binary
 
 
 async def test_a_pipeline_gets_one_reply_per_command_in_order(

@@ -53,6 +53,24 @@ def test_generator_is_unique_and_increasing_under_any_clock(steps: list[int]) ->
         previous = ident
 
 
+@given(st.lists(st.tuples(st.integers(min_value=0, max_value=2), st.booleans()), max_size=3000))
+def test_a_pair_reserves_its_successor_under_any_clock(steps: list[tuple[int, bool]]) -> None:
+    """Singles and pairs mixed, the clock standing still, jumping or going
+    back: no ID is handed out twice, counting each pair's reserved successor."""
+    now = [EPOCH_MS + 10_000]
+    gen = IdGenerator(shard=3, clock_ms=lambda: now[0])
+    taken: list[int] = []
+    for step, pair in steps:
+        now[0] += step - 1
+        if pair:
+            first = gen.next_id_pair()
+            assert id_parts(first + 1)[:2] == id_parts(first)[:2]  # same ms and shard
+            taken += [first, first + 1]
+        else:
+            taken.append(gen.next_id())
+    assert taken == sorted(set(taken))
+
+
 def test_more_than_a_millisecond_of_sequence_borrows_the_next_millisecond() -> None:
     gen = IdGenerator(shard=1, clock_ms=lambda: EPOCH_MS + 5)
     ids = [gen.next_id() for _ in range(MAX_SEQUENCE + 3)]

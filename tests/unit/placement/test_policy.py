@@ -22,3 +22,14 @@ def test_reads_decay_over_the_window() -> None:
     assert math.isclose(decay(10.0, 10_000), 10 / math.e)
     assert decay(10.0, 20_000) == 10.0
     assert decay(10.0, 30_000) == 10.0  # a clock behind never grows a score
+
+
+def test_a_user_moved_within_the_cooldown_stays() -> None:
+    policy = PlacementPolicy(threshold=0.7, window_s=10, min_reads=20, cooldown_s=3600)
+    back_home = {"us": 25, "eu": 5}  # would move back to us, were it allowed
+    assert policy.choose(back_home, current="eu", since_move_ms=0) is None
+    assert policy.choose(back_home, current="eu", since_move_ms=3_599_999) is None
+    assert policy.choose(back_home, current="eu", since_move_ms=3_600_000) == "us"
+    assert policy.choose(back_home, current="eu", since_move_ms=None) == "us"  # never moved
+    # Without a cooldown (the default of the policy alone) the scores decide.
+    assert POLICY.choose(back_home, current="eu", since_move_ms=0) == "us"

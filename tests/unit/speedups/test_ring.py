@@ -8,6 +8,9 @@ from hypothesis import strategies as st
 
 from tests.unit.speedups.conftest import load
 
+# Every test here runs with each BLAKE2b of the compiled module (conftest.blake2b).
+pytestmark = pytest.mark.usefixtures("blake2b")
+
 NODES = [f"10.0.0.{i}:11211" for i in range(6)]
 
 
@@ -45,3 +48,42 @@ def test_keys_past_the_last_point_wrap_to_the_first(ring: ModuleType) -> None:
     twin = load("ring", "twin").HashRing(NODES, vnodes=1)
     keys = [f"v1:user:{i}" for i in range(5000)]
     assert [hash_ring.node_for(k) for k in keys] == [twin.node_for(k) for k in keys]
+
+
+# Placed by the twin (hashlib.blake2b) before the compiled module changed: a
+# deploy must not move cached keys to other servers.
+KNOWN_PLACEMENT = {
+    "v1:media:1": 1,
+    "v1:user:42": 1,
+    "v1:session:abc": 0,
+    "v1:feed:7:0": 5,
+    "": 1,
+    "é-ключ": 3,
+    "x" * 200: 5,
+}
+
+
+@pytest.mark.parametrize(("key", "node"), KNOWN_PLACEMENT.items())
+def test_known_keys_stay_where_they_were(ring: ModuleType, key: str, node: int) -> None:
+    assert ring.HashRing(NODES).node_for(key) == NODES[node]
+
+
+def test_keys_of_every_length_up_to_three_blocks_are_placed_as_the_twin_places_them(
+    ring: ModuleType,
+) -> None:
+    """BLAKE2b works in 128-byte blocks: lengths on and around each boundary."""
+    hash_ring = ring.HashRing(NODES)
+    twin = load("ring", "twin").HashRing(NODES)
+    keys = [("k" + "0123456789" * 40)[:length] for length in range(400)]
+    keys += [f"v1:media:{i}" for i in range(2000)]
+    assert [hash_ring.node_for(k) for k in keys] == [twin.node_for(k) for k in keys]
+
+
+def test_the_compiled_module_hashes_with_the_blake2b_it_is_given(blake2b: str) -> None:
+    compiled = load("ring", "compiled")
+    assert compiled._use_blake2b(blake2b) == blake2b
+    assert compiled._use_blake2b("portable") == "portable"
+    assert compiled._use_blake2b("fastest") in {"avx512", "avx2", "portable"}
+    with pytest.raises(ValueError):
+        compiled._use_blake2b("sse9")
+    compiled._use_blake2b(blake2b)
