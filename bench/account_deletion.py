@@ -5,7 +5,8 @@ counter equals its rows).
 The victim's graph is bulk-seeded with SQL: ``--posts`` posts (each liked
 and commented on by others), ``--followers`` followers (each with the
 victim's newest posts in their timeline), accounts the victim follows,
-likes and comments by the victim on others' posts with their inbox items.
+likes and comments by the victim on others' posts with their inbox items
+(and its comments' mention items for people other than the post's owner).
 The timed part is the request's transaction (``accounts.delete_account``)
 and the deletion job run to completion, batch by batch, as a worker would.
 
@@ -181,6 +182,11 @@ async def seed(rig: Rig, *, posts: int, followers: int, others: int = 50) -> int
         )
     for follow_id, _, followee in follows[-others:]:
         await region.add_activity(followee, ActivityRecord(follow_id, "follow", VICTIM, None, 1))
+    # The victim's comments mention the next user, not the post's owner:
+    # an item under the comment's ID that no row of the primary store names.
+    for i, (comment_id, m, _) in enumerate(comments[:others]):
+        mentioned = OTHERS + (i + 1) % others
+        await region.add_activity(mentioned, ActivityRecord(comment_id, "mention", VICTIM, m, 1))
     for m in victim_media:
         await b.blobs.put(f"{m}/thumb.jpg", b"x")
         await b.blobs.put(f"{m}/std.jpg", b"x")

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.api_throughput import API, _auth, _hammer, _process_tree_cpu_s, _seed  # noqa: E402
+from bench.api_throughput import API, BENCH_ENV, _auth, _hammer, _process_tree_cpu_s, _seed  # noqa: E402
 from bench.speedups_profile import _IDLE_LEAVES, _record, _worker_pid  # noqa: E402
 from tests.support.server import ServerProcess, free_port, start_server  # noqa: E402
 
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
-    env = {"GRAMSTACK_LOG_LEVEL": "warning"}
+    env = BENCH_ENV
     trees = {"before": args.before.resolve(), "after": ROOT}
     servers: dict[str, ServerProcess] = {}
     hello: subprocess.Popen[bytes] | None = None

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import statistics
 import sys
 import tempfile
@@ -52,6 +53,10 @@ def _serve(variant: str, port: int, data_dir: Path, workers: int) -> None:
     from gramstack.runtime.process_metrics import use_multiprocess_metrics
 
     gc.disable()  # as gramstack serve does
+    if object_map := os.environ.get("GRAMSTACK_BENCH_OBJECT_MAP"):  # bench.memory_pages
+        from bench.memory_pages import install_object_map
+
+        install_object_map(Path(object_map))
     overrides = {"port": port, "data_dir": data_dir, "workers": workers}
     settings = load_settings(overrides=overrides).with_metrics_dir()
     assert settings.metrics_dir is not None

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.api_throughput import BENCH_ENV  # noqa: E402
 from gramstack.runtime.devcluster.memcached import start_memcached, stop_memcached  # noqa: E402
 from tests.support.server import start_server  # noqa: E402
 
@@ -202,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="gramstack-profile-") as tmp:
             for mode, mode_env in MODES.items():
                 env = {
-                    "GRAMSTACK_LOG_LEVEL": "warning",
+                    **BENCH_ENV,
                     "GRAMSTACK_CACHE_BACKEND": "memcached",
                     "GRAMSTACK_MEMCACHED_SERVERS": ",".join(m.address for m in memcached[mode]),
                     **mode_env,

@@ -17,17 +17,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gramstack.api import auth, errors, schemas
+from gramstack.api.bodies import build_decoders
 from gramstack.api.deadline import DeadlineMiddleware
 from gramstack.api.endpoints import Endpoint, encode, plain, starlette_routes
 from gramstack.api.metrics import MetricsMiddleware, metrics_endpoint
 from gramstack.api.openapi import openapi_document
 from gramstack.api.readnode import ReadNodeHeaderMiddleware
 from gramstack.api.routes import ENDPOINTS
+from gramstack.api.routing import IndexedRouter
 from gramstack.cache.ports import CacheUnavailable
 from gramstack.domain.backends import Backends
 from gramstack.domain.errors import DomainError
 from gramstack.runtime.config import Settings
-from gramstack.runtime.wiring import open_backends
+from gramstack.runtime.wiring import build_read_mostly, open_backends
 from gramstack.storage.ports import BackendUnavailable
 from gramstack.web.routes import WebUI
 
@@ -127,6 +129,8 @@ def create_app(settings: Settings) -> Starlette:
             yield
             log.info("worker shutting down")
 
+    build_read_mostly()
+    build_decoders(endpoint.body for endpoint in ALL_ENDPOINTS if endpoint.body is not None)
     web = WebUI(auth.SESSION_COOKIE, settings)
     routes = [*starlette_routes(ALL_ENDPOINTS), *web.routes]
     middleware = [
@@ -147,7 +151,12 @@ def create_app(settings: Settings) -> Starlette:
         },
         lifespan=lifespan,
     )
+    # The same routes, tried by path prefix (see gramstack.api.routing).
+    app.router = IndexedRouter(routes, lifespan=lifespan)
     # Unknown paths: an HTML page for a browser, the JSON error for the rest.
     app.router.default = web.unknown_path(app.router.default)
     app.state.settings = settings
+    # Built now rather than on the first request: in the prefork master, so
+    # that every worker shares it.
+    app.middleware_stack = app.build_middleware_stack()
     return app

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import msgspec
@@ -96,6 +97,15 @@ async def read_multipart(request: Request, *, max_files: int, max_fields: int) -
 @functools.cache
 def _decoder(kind: type[StructT]) -> msgspec.json.Decoder[StructT]:
     return msgspec.json.Decoder(kind)
+
+
+def build_decoders(kinds: Iterable[type[msgspec.Struct]]) -> None:
+    """Build the decoders of these body kinds, and the rules their 422s
+    quote, now rather than on each process's first request: the app does
+    this as it is built, so a prefork master builds them for its workers."""
+    for kind in kinds:
+        _decoder(kind)
+        _rules(kind)
 
 
 @functools.cache

@@ -24,6 +24,7 @@ from gramstack.api.bodies import json_body
 from gramstack.domain import ratelimits
 from gramstack.domain.backends import Backends
 from gramstack.runtime.config import Settings
+from gramstack.types import Receive, Scope, Send
 
 Auth = Literal["none", "optional", "required"]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -125,6 +126,26 @@ def _serve(endpoint: Endpoint[Any, Any]) -> Callable[[Request], Awaitable[Respon
     return serve
 
 
+class _RouteApp:
+    """A route's ASGI app: the request, the serving function, the response.
+
+    Starlette wraps a plain endpoint function in ``request_response``,
+    which builds a second ``Request`` and a second layer of exception
+    handling around it; the app-wide ``ExceptionMiddleware`` just outside
+    the router already applies the same handlers, so a route is this ASGI
+    app instead (a few µs less per request)."""
+
+    __slots__ = ("_methods",)
+
+    def __init__(self, methods: Mapping[str, Callable[[Request], Awaitable[Response]]]) -> None:
+        self._methods = methods
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
+        response = await self._methods[scope["method"]](request)
+        await response(scope, receive, send)
+
+
 def starlette_routes(endpoints: Sequence[Endpoint[Any, Any]]) -> list[Route]:
     """One route per path (so a 405 lists every method the path serves)."""
     by_path: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
@@ -134,20 +155,9 @@ def starlette_routes(endpoints: Sequence[Endpoint[Any, Any]]) -> list[Route]:
         methods[endpoint.method] = _serve(endpoint)
     routes = []
     for path, methods in by_path.items():
-        if len(methods) == 1:
-            (only,) = methods.values()
-            routes.append(Route(path, only, methods=list(methods)))
-            continue
         if "GET" in methods:
             methods = {**methods, "HEAD": methods["GET"]}
-
-        async def dispatch(
-            request: Request,
-            methods: Mapping[str, Callable[[Request], Awaitable[Response]]] = methods,
-        ) -> Response:
-            return await methods[request.method](request)
-
-        routes.append(Route(path, dispatch, methods=[m for m in methods if m != "HEAD"]))
+        routes.append(Route(path, _RouteApp(methods), methods=[m for m in methods if m != "HEAD"]))
     return routes
 
 

@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from gramstack.api.auth import SESSION_COOKIE, clear_session_cookies, cookie_secure
 from gramstack.api.schemas import Error, ErrorDetail
-from gramstack.api.tracking import ResponseTracker
+from gramstack.api.tracking import tracked
 from gramstack.cache.ports import CacheUnavailable
 from gramstack.domain import errors
 from gramstack.storage.ports import BackendUnavailable
@@ -120,9 +120,9 @@ class UnexpectedErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        response = ResponseTracker(send)
+        response, tracked_send = tracked(scope, send)
         try:
-            await self.app(scope, receive, response.send)
+            await self.app(scope, receive, tracked_send)
         except Exception:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if response.started:

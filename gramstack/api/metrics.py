@@ -22,7 +22,7 @@ from prometheus_client import multiprocess as prom_multiprocess
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gramstack.api.tracking import ResponseTracker
+from gramstack.api.tracking import tracked
 from gramstack.types import ASGIApp, Receive, Scope, Send
 
 REQUESTS = Counter("gramstack_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -54,10 +54,10 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        response = ResponseTracker(send)
+        response, tracked_send = tracked(scope, send)
         IN_FLIGHT.inc()
         try:
-            await self.app(scope, receive, response.send)
+            await self.app(scope, receive, tracked_send)
         finally:
             IN_FLIGHT.dec()
             route = scope.get("route")

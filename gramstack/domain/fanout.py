@@ -82,10 +82,18 @@ async def run_job(b: Backends, job: Job) -> bool:
         case jobs.InboxAdd() as added:
             activity = added.activity()
             await b.write_regional(added.user_id, lambda r: r.add_activity(added.user_id, activity))
+            live = await b.store.accounts.is_live(activity.actor_id)
+            if not live:
+                # The actor's account was deleted: its job's inbox sweep may
+                # have run before this add (a job retried late), so take the
+                # item away again. Checked after the add: either this read
+                # sees the deletion, or the sweep, which follows it, sees the item.
+                await b.write_regional(added.user_id, _activity_removal(added.user_id, added.id))
             await b.store.inbox_marks.inbox_changed([added.user_id])
-            # Every event that reaches an inbox, of any type, goes to the
-            # owner's webhook too: as a job of its own, never inline.
-            await webhooks.enqueue_delivery(b, added)
+            if live:
+                # Every event that reaches an inbox, of any type, goes to the
+                # owner's webhook too: as a job of its own, never inline.
+                await webhooks.enqueue_delivery(b, added)
         case jobs.WebhookDeliver() as delivery:
             return await webhooks.deliver(b, delivery, job.id)
         case jobs.InboxRemove() as removal:

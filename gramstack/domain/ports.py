@@ -71,6 +71,10 @@ class AccountStore(Protocol):
 
     async def password_hash(self, user_id: int) -> str | None: ...
 
+    async def is_live(self, user_id: int) -> bool:
+        """Whether the account exists and is not deleted (read from the leader)."""
+        ...
+
     async def change_password(
         self, user_id: int, expected_hash: str, password_hash: str, keep_token_hash: str, now: int
     ) -> bool:

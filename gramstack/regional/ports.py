@@ -38,6 +38,15 @@ class RegionalStore(Protocol):
 
     async def remove_activity(self, user_id: int, activity_id: int) -> None: ...
 
+    async def remove_activities(self, items: Sequence[tuple[int, int]]) -> None:
+        """Tombstone each (inbox owner, item ID), as ``remove_activity`` does."""
+        ...
+
+    async def activity_by_actor(self, actor_id: int, limit: int) -> list[tuple[int, int]]:
+        """(inbox owner, item ID) of at most ``limit`` live items ``actor_id``
+        caused in this store's inboxes, any partition (account deletion only)."""
+        ...
+
     async def remove_activity_for_media(self, user_id: int, media_id: int) -> None: ...
 
     async def activity_page(

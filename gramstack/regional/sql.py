@@ -37,6 +37,12 @@ Secondary indexes, and what each would be in CQL:
   ``timeline_by_author ((user_id), author_id, media_id)`` written alongside.
 - ``inbox_by_media (user_id, media_id)``: same, for a deleted post's
   activity in its owner's inbox.
+- ``inbox_by_actor (actor_id) WHERE type <> 'removed'``: cross-partition,
+  for account deletion only: the live items a deleted account caused in
+  anyone's inbox, found in bounded batches (``activity_by_actor``); the
+  tombstones it writes leave the partial index, so each batch is the next.
+  In CQL, a table ``inbox_by_actor ((actor_id), user_id, id)`` written
+  alongside ``add_activity`` and deleted from with the tombstone.
 - ``timeline_for_media_removal (media_id + 0)``: the one cross-partition
   statement,
   ``remove_media_from_timelines``, which runs only when a post is deleted
@@ -55,6 +61,8 @@ from collections.abc import Sequence
 from gramstack.records import ActivityRecord, RegionalPartition
 from gramstack.storage.ports import Database
 
+_REMOVED = "removed"
+
 # {clustering}: SQLite keeps the partition's rows newest first and stores
 # the table as its primary-key B-tree; PostgreSQL takes neither in a table's
 # primary key and scans the index backwards instead.
@@ -70,6 +78,9 @@ _TABLES = [
 _INDEXES = [
     "CREATE INDEX IF NOT EXISTS timeline_by_author ON timeline (user_id, author_id)",
     "CREATE INDEX IF NOT EXISTS inbox_by_media ON inbox (user_id, media_id)",
+    # Cross-partition, for account deletion only (see the module docstring);
+    # tombstones are left out, so a sweep never walks what it already did.
+    f"CREATE INDEX IF NOT EXISTS inbox_by_actor ON inbox (actor_id) WHERE type <> '{_REMOVED}'",
     # Cross-partition, for post deletion only (see the module docstring). It
     # indexes an expression so that only that deletion can use it: a plain
     # (media_id) index tempts the planner into answering a timeline page by
@@ -92,7 +103,6 @@ def schema_statements(dialect: str) -> list[str]:
 
 
 _NEWEST = (1 << 63) - 1
-_REMOVED = "removed"
 
 
 class SqlRegionalStore:
@@ -212,6 +222,40 @@ class SqlRegionalStore:
                 user_id,
                 activity_id,
             )
+
+    async def remove_activities(self, items: Sequence[tuple[int, int]]) -> None:
+        """Tombstone many (inbox owner, item ID) at once, in one statement."""
+        if not items:
+            return
+        async with self.db.write() as conn:
+            if self.db.dialect == "postgres":
+                await conn.execute(
+                    "INSERT INTO inbox (user_id, id, type, actor_id, media_id, created_at)"
+                    f" SELECT u, i, '{_REMOVED}', 0, NULL, 0"
+                    " FROM unnest($1::bigint[], $2::bigint[]) AS t (u, i)"
+                    f" ON CONFLICT (user_id, id) DO UPDATE SET type = '{_REMOVED}'",
+                    [owner for owner, _ in items],
+                    [item for _, item in items],
+                )
+                return
+            await conn.execute(
+                "INSERT INTO inbox (user_id, id, type, actor_id, media_id, created_at)"
+                f" SELECT value ->> 0, value ->> 1, '{_REMOVED}', 0, NULL, 0 FROM json_each($1)"
+                f" WHERE true ON CONFLICT (user_id, id) DO UPDATE SET type = '{_REMOVED}'",
+                json.dumps([list(item) for item in items]),
+            )
+
+    async def activity_by_actor(self, actor_id: int, limit: int) -> list[tuple[int, int]]:
+        # From the leader: a lagging follower would hand back items already
+        # tombstoned, and a sweep would not see its own progress.
+        async with self.db.read(fresh=True) as conn:
+            rows = await conn.fetch(
+                "SELECT user_id, id FROM inbox"
+                f" WHERE actor_id = $1 AND type <> '{_REMOVED}' LIMIT $2",
+                actor_id,
+                limit,
+            )
+        return [(row["user_id"], row["id"]) for row in rows]
 
     async def remove_activity_for_media(self, user_id: int, media_id: int) -> None:
         async with self.db.write(for_user=user_id) as conn:

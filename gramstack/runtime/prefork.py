@@ -113,6 +113,7 @@ class PreforkServer(BaseApplication):  # type: ignore[misc]
 # requests (found with the log line of _freeze_warm_heap).
 _WORKER_MODULES = (
     "concurrent.futures.thread",
+    "httpcore",  # the webhook sender's client (httpx imports it on first use)
     "uvloop",
     "httptools",
     "uvicorn.lifespan.on",
@@ -123,9 +124,10 @@ _WORKER_MODULES = (
     "uvicorn.protocols.websockets.auto",
 )
 
-# The modules the master had imported when it forked: a worker reports the
-# ones it imported itself, which it cannot share.
-_master_modules: frozenset[str] = frozenset()
+# The last module the master had imported when it forked: a worker reports
+# the ones imported after it (sys.modules keeps import order), which it
+# cannot share.
+_last_master_module = ""
 
 
 def _worker_class(settings: Settings) -> type[UvicornWorker]:
@@ -145,8 +147,8 @@ def _worker_class(settings: Settings) -> type[UvicornWorker]:
 
 
 def _pre_fork(server: Any, worker: Any) -> None:
-    global _master_modules
-    _master_modules = frozenset(sys.modules)
+    global _last_master_module
+    _last_master_module = next(reversed(sys.modules))
     gc.freeze()
 
 
@@ -177,8 +179,20 @@ def _freeze_warm_heap() -> None:
         before * 1000,
         after * 1000,
     )
-    imported = sorted(set(sys.modules) - _master_modules)
+    imported = sorted(_imported_after_fork())
     log.info("worker imported %d modules after the fork: %s", len(imported), " ".join(imported))
+
+
+def _imported_after_fork() -> list[str]:
+    # From the newest back to the master's last: a set of all the names
+    # would touch the reference count of every shared name string, and so
+    # copy the pages that hold them into this worker.
+    imported: list[str] = []
+    for name in reversed(sys.modules):
+        if name == _last_master_module:
+            break
+        imported.append(name)
+    return imported
 
 
 def _child_exit(server: Any, worker: Any) -> None:

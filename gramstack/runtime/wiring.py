@@ -58,7 +58,7 @@ from gramstack.storage.schema import migrate
 from gramstack.storage.sqlite import SqliteDatabase
 from gramstack.storage.store import PrimaryStore
 from gramstack.webhooks.breaker import CircuitBreaker
-from gramstack.webhooks.sender import HttpWebhookSender
+from gramstack.webhooks.sender import HttpWebhookSender, tls_context
 
 log = logging.getLogger("gramstack.wiring")
 
@@ -336,6 +336,14 @@ async def migrate_primary(settings: Settings) -> list[str]:
         return await migrate(primary)
     finally:
         await primary.close()
+
+
+def build_read_mostly() -> None:
+    """Build now what every process's backends would otherwise each build
+    alike and then only read (the webhook client's TLS context). The app
+    calls this as it is built: in the prefork master, so that its workers
+    share one copy."""
+    tls_context()
 
 
 @contextlib.asynccontextmanager

@@ -157,6 +157,14 @@ class SqlAccountStore:
             )
         return None if value is None else str(value)
 
+    async def is_live(self, user_id: int) -> bool:
+        """Whether the account exists and is not deleted, from the leader."""
+        async with self._db.read(fresh=True) as conn:
+            found = await conn.fetchval(
+                "SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL", user_id
+            )
+        return found is not None
+
     async def change_password(
         self, user_id: int, expected_hash: str, password_hash: str, keep_token_hash: str, now: int
     ) -> bool:

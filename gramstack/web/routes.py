@@ -117,6 +117,10 @@ def _make_templates() -> Jinja2Templates:
     env.globals["static_url"] = static_url
     env.filters["size_words"] = size_words
     env.filters["thousands"] = "{:,}".format
+    # Compiled now, in the prefork master: the templates' code is then shared
+    # by every worker instead of compiled (and its compiler run) in each.
+    for name in env.list_templates():
+        env.get_template(name)
     return Jinja2Templates(env=env)
 
 
@@ -303,7 +307,8 @@ class WebUI:
     import it), ``settings`` the server's (for the limits the pages check)."""
 
     def __init__(self, session_cookie: str, settings: Settings) -> None:
-        self._pages = _Pages(_make_templates(), session_cookie, page_limits(settings))
+        self.templates = _make_templates()
+        self._pages = _Pages(self.templates, session_cookie, page_limits(settings))
         self.routes = _web_routes(self._pages)
 
     def unknown_path(self, api_not_found: ASGIApp) -> ASGIApp:

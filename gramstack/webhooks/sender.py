@@ -12,9 +12,11 @@ addresses are allowed, a host name must resolve to public addresses only.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import logging
 import socket
+import ssl
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
@@ -46,6 +48,15 @@ def destination(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}:{port}"
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The verifying TLS context of every webhook client of this process.
+    Loading the CA bundle takes about a megabyte of OpenSSL's memory: the
+    prefork master builds it once (``gramstack.runtime.prefork``) and its
+    workers share it instead of each loading its own."""
+    return httpx.create_ssl_context()
+
+
 class HttpWebhookSender:
     def __init__(
         self,
@@ -63,6 +74,7 @@ class HttpWebhookSender:
             timeout=httpx.Timeout(deadline_s),
             follow_redirects=False,
             limits=httpx.Limits(max_connections=max_in_flight),
+            verify=tls_context(),
         )
         self._tasks: set[asyncio.Task[None]] = set()
 

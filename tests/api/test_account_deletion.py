@@ -145,3 +145,45 @@ def test_a_deleted_accounts_carousels_tags_and_mentions_go_too(
             assert http.get(url).status_code == 404, url
 
     eventually(cleared, timeout=20)
+
+
+def test_every_item_a_deleted_account_caused_leaves_the_inboxes_and_unread_counts(
+    http: httpx.Client, signup: Callable[..., Account]
+) -> None:
+    gone, bo, cy, dee = signup(), signup(), signup(), signup()
+    bos, cys = post_media(http, bo), post_media(http, cy)
+    # Mentions of people other than the post's owner, in comments and a caption.
+    comment(http, gone, bos["id"], f"@{cy.username} nice")
+    comment(http, gone, cys["id"], f"@{bo.username} @{dee.username} and @{cy.username}")
+    post_media(http, gone, caption=f"@{cy.username} look")
+    own = post_media(http, gone, caption="mine")
+    comment(http, gone, own["id"], f"@{dee.username} mine")  # on its own post
+    like(http, gone, bos["id"])
+    like(http, gone, cys["id"])
+    follow(http, gone, bo.username)
+    follow(http, gone, cy.username)
+    follow(http, gone, dee.username)
+    # What others did stays: dee follows cy.
+    follow(http, dee, cy.username)
+    # bo: comment, like, follow, and the mention in the comment on cy's post.
+    # cy: a mention by comment on bo's post, one by caption, a comment item
+    # (with the owner's mention item beside it), a like, two follows.
+    # dee: two mentions by comment, a follow.
+    expected = {bo.id: 4, cy.id: 7, dee.id: 3}
+
+    def unread(who: Account) -> int:
+        count: int = get_json(http, f"{API}/activity/unread", who)["count"]
+        return count
+
+    eventually(lambda: {a.id: unread(a) for a in (bo, cy, dee)} == expected, timeout=10)
+
+    assert _delete_me(http, gone).status_code == 204
+
+    def cleared() -> None:
+        assert {a.id: unread(a) for a in (bo, cy, dee)} == {bo.id: 0, cy.id: 1, dee.id: 0}
+        for who in (bo, cy, dee):
+            items = paginate(http, f"{API}/activity", who)
+            assert all(item["actor"]["id"] != gone.id for item in items), items
+        assert [i["actor"]["id"] for i in paginate(http, f"{API}/activity", cy)] == [dee.id]
+
+    eventually(cleared, timeout=20)

@@ -22,8 +22,10 @@ from bench.account_deletion import (
     row_counts,
     seed,
 )
-from gramstack.domain import account_deletion, accounts
+from gramstack.domain import account_deletion, accounts, jobs
 from gramstack.domain.errors import Unauthorized
+from gramstack.domain.fanout import run_job
+from gramstack.records import ActivityRecord
 from gramstack.runtime.devcluster import ClusterState
 
 POSTS = 30
@@ -167,3 +169,28 @@ async def test_the_request_needs_the_password_and_frees_the_name_at_once(rig: Ri
     # Twice is refused: the account is already gone for the request path.
     with pytest.raises(Unauthorized):
         await accounts.delete_account(b, victim, PASSWORD)
+
+
+async def _work_off_the_queue(rig: Rig) -> list[str]:
+    """Run every due job as a worker would; the kinds run, in order."""
+    b, kinds = rig.b, []
+    while (job := await b.store.queue.claim_job(b.clock_ms() + 10**9, 1000)) is not None:
+        kinds.append(job.kind)
+        await run_job(b, job)
+        await b.store.queue.complete_job(job.id)
+    return kinds
+
+
+async def test_an_inbox_add_running_after_the_sweep_is_taken_away(rig: Rig) -> None:
+    b = rig.b
+    victim = await seed(rig, posts=2, followers=3)
+    mentioned = victim + 10_000_000  # bench.account_deletion.OTHERS: the first other user
+    await accounts.delete_account(b, victim, PASSWORD)
+    assert await _work_off_the_queue(rig) == ["account_deletion"]
+    assert (await row_counts(rig, victim))["activity_it_caused"] == 0
+    # A mention's add job, retried until after the account's job finished.
+    late = ActivityRecord(b.next_id(), "mention", victim, None, b.clock_ms())
+    await b.store.queue.enqueue([jobs.inbox_add(b.next_id(), mentioned, late)], 0)
+    assert await _work_off_the_queue(rig) == ["inbox_add"]
+    assert not await rig.region.has_activity(mentioned, late.id)
+    assert await rig.region.count_activity_after(mentioned, late.id - 1, 10) == 0

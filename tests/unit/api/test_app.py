@@ -10,9 +10,11 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
+from gramstack.api import bodies
 from gramstack.api.app import ALL_ENDPOINTS, create_app
 from gramstack.api.openapi import openapi_document
 from gramstack.runtime.config import load_settings
+from gramstack.webhooks.sender import tls_context
 
 _METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
@@ -84,3 +86,17 @@ async def test_unexpected_errors_are_500_without_internals(
     assert response.json() == {
         "error": {"code": "internal_error", "message": "something went wrong on our side"}
     }
+
+
+def test_what_workers_share_is_built_with_the_app(tmp_path: Path) -> None:
+    # create_app runs in the prefork master: what it builds there (the
+    # middleware stack, the request body decoders, the webhook client's TLS
+    # context) every worker shares.
+    tls_context.cache_clear()
+    bodies._decoder.cache_clear()
+    application = create_app(load_settings(environ={}, overrides={"data_dir": tmp_path}))
+    assert application.middleware_stack is not None
+    assert tls_context.cache_info().currsize == 1
+    kinds = {endpoint.body for endpoint in ALL_ENDPOINTS if endpoint.body is not None}
+    assert len(kinds) >= 5
+    assert bodies._decoder.cache_info().currsize == len(kinds)

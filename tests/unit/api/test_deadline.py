@@ -58,3 +58,53 @@ async def test_a_timeout_raised_by_the_app_itself_propagates() -> None:
             assert "on its own" in str(exc)
         else:
             raise AssertionError("the app's own TimeoutError was swallowed")
+
+
+async def test_a_cancellation_from_elsewhere_is_not_taken_for_the_deadline() -> None:
+    started = asyncio.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        started.set()
+        await asyncio.sleep(5)
+
+    middleware = DeadlineMiddleware(app, seconds=5)
+    scope: Scope = {"type": "http", "method": "GET", "path": "/"}
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request"}
+
+    async def send(message: dict[str, object]) -> None:
+        raise AssertionError("nothing is answered for a cancelled request")
+
+    request = asyncio.create_task(middleware(scope, receive, send))
+    await started.wait()
+    request.cancel()  # e.g. the client went away
+    try:
+        await request
+    except asyncio.CancelledError:
+        pass
+    else:
+        raise AssertionError("the cancellation was swallowed")
+
+
+async def test_requests_keep_their_own_deadlines_on_one_worker() -> None:
+    """Many requests at once: the slow ones are cut off near their deadline,
+    the quick ones are answered, and nothing is left behind."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"] != "/quick":
+            await asyncio.sleep(30)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    middleware = DeadlineMiddleware(app, seconds=0.5)
+    loop = asyncio.get_running_loop()
+    async with _client(middleware) as client:
+        started = loop.time()
+        answers = await asyncio.gather(
+            *(client.get("/quick" if n % 2 else "/slow") for n in range(20))
+        )
+        took = loop.time() - started
+    assert sorted(a.status_code for a in answers) == [200] * 10 + [504] * 10
+    assert 0.5 <= took < 0.5 + 0.05 + 2  # the deadline, a sweep, a busy machine
+    assert not middleware._running and not middleware._expired

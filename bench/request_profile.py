@@ -1,0 +1,164 @@
+"""Where one worker's CPU goes while it serves one kind of request.
+
+Starts a one-worker server of a source tree (this one, or ``--tree`` e.g. a
+detached checkout of the baseline), seeds it as ``bench/hotpaths.py`` does
+(a viewer following one poster, 20 posts each), then for each request kind
+drives it from this process while py-spy samples the worker, and prints the
+top functions by self and inclusive samples over the busy stacks (the event
+loop waiting in its selector and aiosqlite's idle helper thread left out).
+
+Run: ``.venv/bin/python -m bench.request_profile --seconds 10 media users``
+(kinds: ``feed``, ``media``, ``media-anon``, ``users``, ``healthz``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.api_throughput import API, BENCH_ENV, _auth, _process_tree_cpu_s, _seed  # noqa: E402
+from bench.hotpaths import _start_hello  # noqa: E402
+from bench.profile_top import _short  # noqa: E402
+from bench.speedups_profile import _IDLE_LEAVES, _record, _worker_pid  # noqa: E402
+from tests.support.server import start_server  # noqa: E402
+
+
+def _targets(token: str, media_id: str) -> dict[str, tuple[str, dict[str, str]]]:
+    return {
+        "feed": (f"{API}/feed", _auth(token)),
+        "media": (f"{API}/media/{media_id}", _auth(token)),
+        "media-anon": (f"{API}/media/{media_id}", {}),
+        "users": (f"{API}/users/poster", _auth(token)),
+        "healthz": ("/healthz", {}),
+        "hello": ("/hello", {}),
+    }
+
+
+async def _drive(base_url: str, path: str, headers: dict[str, str], seconds: float) -> int:
+    """Keep-alive GETs on 8 connections for ``seconds``: a bare asyncio
+    client, so that the load process (not the server) is not the bottleneck
+    on a small machine, as httpx's per-request cost would make it."""
+    host, _, port = base_url.removeprefix("http://").partition(":")
+    extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n".encode()
+    done = 0
+    stop = time.monotonic() + seconds
+
+    async def connection() -> None:
+        nonlocal done
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            while time.monotonic() < stop:
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                if not head.startswith(b"HTTP/1.1 200"):
+                    raise RuntimeError(f"GET {path}: {head[:40]!r}")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                await reader.readexactly(length)
+                done += 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(8)))
+    return done
+
+
+def _top(raw: str) -> tuple[int, Counter[str], Counter[str]]:
+    busy = 0
+    own: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for line in raw.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit():
+            continue
+        frames = stack.split(";")
+        if frames[-1].startswith(_IDLE_LEAVES):
+            continue
+        count = int(count_text)
+        busy += count
+        short = [_short(f) for f in frames if f.strip()]
+        if not short:
+            continue
+        own[short[-1]] += count
+        for frame in set(short):
+            total[frame] += count
+    return busy, own, total
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "kinds", nargs="+", choices=["feed", "media", "media-anon", "users", "healthz", "hello"]
+    )
+    parser.add_argument("--tree", type=Path, default=ROOT, help="source tree to serve")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--no-profile", action="store_true", help="CPU per request only")
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = parser.parse_args(argv)
+    args.out = args.out.resolve()
+    args.out.mkdir(parents=True, exist_ok=True)
+    tree = args.tree.resolve()
+    with tempfile.TemporaryDirectory(prefix="gramstack-reqprof-") as tmp:
+        os.chdir(tmp)  # see bench/hotpaths.py: the tree must come from PYTHONPATH
+        server = start_server(
+            Path(tmp) / "server",
+            env={**BENCH_ENV, "PYTHONPATH": str(tree)},
+            workers=1,
+        )
+        hello = None
+        try:
+            token, media_id = _seed(server.base_url)
+            targets = _targets(token, media_id)
+            hello, hello_url = _start_hello(Path(tmp) / "hello")
+            for kind in args.kinds:
+                path, headers = targets[kind]
+                base_url, master = (
+                    (hello_url, hello.pid)
+                    if kind == "hello"
+                    else (server.base_url, server.process.pid)
+                )
+                worker = _worker_pid(master)
+                asyncio.run(_drive(base_url, path, headers, 1.0))  # warm
+                raw_path = args.out / f"request-profile-{tree.name}-{kind}.txt"
+                if not args.no_profile:
+                    recorder = _record(worker, args.seconds, raw_path)
+                cpu_before = _process_tree_cpu_s(master)
+                done = asyncio.run(_drive(base_url, path, headers, args.seconds))
+                cpu_us = (_process_tree_cpu_s(master) - cpu_before) * 1e6 / max(done, 1)
+                print(
+                    f"\n## {kind}: {path} ({tree.name}), {done} requests, {cpu_us:.0f} µs CPU each"
+                )
+                if args.no_profile:
+                    continue
+                recorder.wait(timeout=args.seconds + 30)
+                busy, own, total = _top(raw_path.read_text() if raw_path.exists() else "")
+                print(f"{busy} busy samples (py-spy on, so CPU per request includes its cost)\n")
+                for title, counts in (("self", own), ("inclusive", total)):
+                    print(f"| function ({title}) | samples | share |\n|---|---:|---:|")
+                    for name, count in counts.most_common(args.top):
+                        print(f"| `{name}` | {count} | {count / max(busy, 1):.1%} |")
+                    print()
+        finally:
+            server.stop()
+            if hello is not None:
+                hello.terminate()
+                hello.wait(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
