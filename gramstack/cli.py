@@ -109,7 +109,7 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
         random_seed=args.random_seed,
     )
     try:
-        report = asyncio.run(seed(settings, plan, progress=not args.quiet))
+        report = asyncio.run(seed(settings, plan, progress=not args.quiet, images=args.images))
     except SeedError as exc:
         print(f"gramstack: seed: {exc}", file=sys.stderr)
         return 1
@@ -234,6 +234,12 @@ def _build_parser() -> argparse.ArgumentParser:
         "--timeline-depth", type=int, default=100, help="newest posts kept per home timeline"
     )
     seed.add_argument("--random-seed", type=int, default=1, help="same seed, same graph")
+    seed.add_argument(
+        "--no-images",
+        dest="images",
+        action="store_false",
+        help="no image files (faster at millions of posts; image URLs answer 404)",
+    )
     seed.add_argument("--quiet", action="store_true", help="no progress bars")
     bench = commands.add_parser(
         "bench",

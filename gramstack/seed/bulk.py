@@ -15,6 +15,22 @@ from typing import Any, Protocol
 
 import asyncpg
 
+_LOAD_PRAGMAS = (
+    "PRAGMA busy_timeout = 10000",  # leaving WAL waits for other connections to close
+    "PRAGMA journal_mode = OFF",
+    "PRAGMA synchronous = OFF",
+    "PRAGMA locking_mode = EXCLUSIVE",
+    "PRAGMA cache_size = -262144",  # 256 MiB: the unique indexes take rows in random order
+    "PRAGMA temp_store = MEMORY",  # the sorts of the index builds after the load
+)
+_SERVE_PRAGMAS = (
+    "PRAGMA locking_mode = NORMAL",
+    "PRAGMA journal_mode = WAL",  # persistent in the file: what the servers open
+    "PRAGMA synchronous = NORMAL",
+    # No ANALYZE: servers never run one, so the planner sees a seeded file
+    # as it sees one grown through the API.
+)
+
 
 class BulkWriter(Protocol):
     async def drop_indexes(self, table: str) -> list[str]:
@@ -39,14 +55,19 @@ class BulkWriter(Protocol):
 
 
 class SqliteBulkWriter:
+    """One ``sqlite3`` connection holding the file to itself for the load.
+
+    While it is open there is no rollback journal, no waiting for the disk
+    and no lock to take per transaction: a seed that dies half-way is begun
+    again on a fresh file, so there is nothing to roll back to. :meth:`close`
+    restores what a server expects (WAL, normal syncs and locking).
+    """
+
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        # A seed that dies half-way is started again on a fresh file, so it
-        # need not wait for the disk on each commit.
-        self._conn.execute("PRAGMA synchronous = OFF")
-        self._conn.execute("PRAGMA cache_size = -262144")  # 256 MiB
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        for pragma in _LOAD_PRAGMAS:
+            self._conn.execute(pragma)
         self._conn.execute("BEGIN")
 
     async def drop_indexes(self, table: str) -> list[str]:
@@ -78,8 +99,8 @@ class SqliteBulkWriter:
 
     async def close(self) -> None:
         self._conn.execute("COMMIT")
-        self._conn.execute("PRAGMA synchronous = NORMAL")
-        self._conn.execute("PRAGMA optimize")
+        for pragma in _SERVE_PRAGMAS:
+            self._conn.execute(pragma)
         self._conn.close()
 
 

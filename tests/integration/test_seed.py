@@ -5,6 +5,7 @@ seeded user's feed and images."""
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import sqlite3
 import subprocess
@@ -18,8 +19,11 @@ import asyncpg
 import httpx
 import pytest
 
+from gramstack.records import PhotoRecord
 from gramstack.runtime.devcluster import ClusterState
 from gramstack.seed import PASSWORD
+from gramstack.storage.accounts import search_words
+from gramstack.storage.media import encode_photos, explore_score
 from tests.support.server import TEST_ENV, start_server
 
 # Each query counts the rows whose counter differs from COUNT(*) of what it counts.
@@ -133,6 +137,25 @@ def test_seed_counters_timelines_and_feed(tmp_path: Path, backend_env: dict[str,
     # Power law: the most followed account has far more than the mean.
     assert totals["max_followers"] > 4 * totals["follows"] / USERS
 
+    # What sign-up and posting write beside the counted rows: user search's
+    # words, the photo list and the explore score.
+    users = _rows(tmp_path, backend_env, "SELECT id, username, full_name FROM users")
+    words = set(_rows(tmp_path, backend_env, "SELECT word, user_id FROM user_words"))
+    assert words == {(w, i) for i, name, full in users for w in search_words(name, full)}
+    media_rows = _rows(
+        tmp_path,
+        backend_env,
+        "SELECT photos, width, height, created_at, like_count, comment_count, explore_score"
+        " FROM media",
+    )
+    for photos, width, height, created, likes, comments, score in media_rows:
+        assert photos == encode_photos([PhotoRecord(width, height, "")])
+        assert math.isclose(score, explore_score(created, likes, comments), rel_tol=1e-9)
+    if not backend_env:  # the load's settings are undone: servers open WAL files
+        for path in (tmp_path / "gramstack.db", tmp_path / "regions" / "local.db"):
+            with sqlite3.connect(path) as conn:
+                assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
     # Every timeline row is a post of the user or of someone they follow.
     follows = {
         (row[0], row[1])
@@ -173,6 +196,9 @@ def test_seed_counters_timelines_and_feed(tmp_path: Path, backend_env: dict[str,
             assert [int(item["id"]) for item in items] == expected
             media = items[0]
             assert media["like_count"] == _like_count(tmp_path, backend_env, int(media["id"]))
+            found = client.get("/api/v1/search/users", params={"q": name}, headers=auth)
+            assert found.status_code == 200, found.text
+            assert found.json()["items"][0]["username"] == name
             picture = client.get(media["images"]["standard"])
             assert picture.status_code == 200
             assert picture.headers["content-type"] == "image/jpeg"

@@ -1,10 +1,23 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections import Counter
 
-from gramstack.domain.ids import id_parts
-from gramstack.seed.graph import SEED_SHARD, SeedPlan, generate
+import numpy as np
+import pytest
+
+from gramstack.domain.ids import EPOCH_MS, id_parts
+from gramstack.seed import graph
+from gramstack.seed.graph import (
+    SEED_SHARD,
+    TAG_MEDIA,
+    SeedPlan,
+    _assign_ids,
+    explore_scores,
+    generate,
+)
+from gramstack.storage.media import explore_score
 
 NOW = 1_780_000_000_000
 PLAN = SeedPlan(users=400, posts=2_000, likes=3_000, comments=1_000, follows_per_user=15)
@@ -12,8 +25,8 @@ PLAN = SeedPlan(users=400, posts=2_000, likes=3_000, comments=1_000, follows_per
 
 def test_same_plan_same_graph() -> None:
     first, second = generate(PLAN, NOW), generate(PLAN, NOW)
-    assert first.follow_ids == second.follow_ids
-    assert first.like_user == second.like_user
+    assert first.follow_ids.tolist() == second.follow_ids.tolist()
+    assert first.like_user.tolist() == second.like_user.tolist()
 
 
 def test_sizes_and_unique_edges() -> None:
@@ -80,3 +93,50 @@ def test_inboxes_skip_reactions_to_ones_own_posts() -> None:
             kinds[kind] += 1
             assert actor != g.user_ids[user] or kind == "follow"
     assert set(kinds) == {"follow", "like", "comment"}
+
+
+def test_ids_spill_into_the_next_millisecond_when_one_is_full() -> None:
+    # 300 rows in one millisecond: more than the 128 a (ms, tag) run holds.
+    times = np.full(300, EPOCH_MS + 5_000, dtype=np.int64)
+    ids, order = _assign_ids(times, TAG_MEDIA)
+    assert sorted(order.tolist()) == list(range(300))
+    assert ids.tolist() == sorted(set(ids.tolist()))
+    parts = [id_parts(int(i)) for i in ids]
+    assert {p[0] for p in parts} == {5_000, 5_001, 5_002}
+    assert all(p[1] == SEED_SHARD for p in parts)
+
+
+def test_a_user_follows_as_many_accounts_whatever_the_graph_size() -> None:
+    # A benchmark comparing sizes signs in as user0 .. user999: their
+    # following counts must not depend on the number of users.
+    # (On a graph of a few hundred users the rarest wishes, a hundred
+    # distinct accounts, may be given up on; not at these sizes.)
+    small = generate(SeedPlan(users=2_000, posts=10, likes=0, comments=0), NOW)
+    large = generate(SeedPlan(users=20_000, posts=10, likes=0, comments=0), NOW)
+    assert small.following_counts()[:200].tolist() == large.following_counts()[:200].tolist()
+
+
+def test_explore_scores_match_the_servers_formula() -> None:
+    g = generate(PLAN, NOW)
+    scores = explore_scores(g.media_created, g.like_counts(), g.comment_counts())
+    for m in range(0, PLAN.posts, 97):
+        expected = explore_score(
+            int(g.media_created[m]), int(g.like_counts()[m]), int(g.comment_counts()[m])
+        )
+        assert math.isclose(float(scores[m]), expected, rel_tol=1e-12)
+
+
+def test_timeline_rows_come_in_key_order_across_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Small chunks, so that the users are cut into many runs.
+    monkeypatch.setattr(graph, "_CANDIDATES_PER_CHUNK", 500)
+    g = generate(PLAN, NOW)
+    runs = list(g.timeline_rows())
+    assert len(runs) > 5
+    keys = [
+        (u, -m)
+        for run in runs
+        for u, m in zip(run.user_ids.tolist(), run.media_ids.tolist(), strict=True)
+    ]
+    assert keys == sorted(set(keys))
+    monkeypatch.setattr(graph, "_CANDIDATES_PER_CHUNK", 4_000_000)
+    assert sum(len(r.user_ids) for r in g.timeline_rows()) == len(keys)
