@@ -5,7 +5,7 @@ import shutil
 from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 
 from tests.e2e.ui import DESKTOP, Tab, open_tab
 
@@ -18,6 +18,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+# Playwright's 5 s default is shorter than a photo decode or a page's first
+# fetches take on a CI box whose cores the rest of the suite keeps busy; a
+# wait still ends as soon as its condition holds.
+expect.set_options(timeout=15_000)
 
 
 def _chromium() -> str | None:
