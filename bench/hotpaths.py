@@ -41,7 +41,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.api_throughput import API, BENCH_ENV, _auth, _hammer, _process_tree_cpu_s, _seed  # noqa: E402
-from bench.speedups_profile import _IDLE_LEAVES, _record, _worker_pid  # noqa: E402
+from bench.speedups_profile import _record, _worker_pid, busy_stacks  # noqa: E402
 from tests.support.server import ServerProcess, free_port, start_server  # noqa: E402
 
 # Inclusive profile buckets: a label and a substring of a frame's file.
@@ -97,14 +97,7 @@ def _start_hello(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
 def _parts(raw: str) -> tuple[int, Counter[str]]:
     busy = 0
     hits: Counter[str] = Counter()
-    for line in raw.splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not count_text.isdigit():
-            continue
-        frames = stack.split(";")
-        if frames[-1].startswith(_IDLE_LEAVES):
-            continue
-        count = int(count_text)
+    for frames, count in busy_stacks(raw):
         busy += count
         for label, needle in PARTS.items():
             if any(needle in frame for frame in frames):

@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
 from bench.api_throughput import API, BENCH_ENV, _auth, _process_tree_cpu_s, _seed  # noqa: E402
 from bench.hotpaths import _start_hello  # noqa: E402
 from bench.profile_top import _short  # noqa: E402
-from bench.speedups_profile import _IDLE_LEAVES, _record, _worker_pid  # noqa: E402
+from bench.speedups_profile import _record, _worker_pid, busy_stacks  # noqa: E402
 from tests.support.server import start_server  # noqa: E402
 
 
@@ -80,14 +80,7 @@ def _top(raw: str) -> tuple[int, Counter[str], Counter[str]]:
     busy = 0
     own: Counter[str] = Counter()
     total: Counter[str] = Counter()
-    for line in raw.splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not count_text.isdigit():
-            continue
-        frames = stack.split(";")
-        if frames[-1].startswith(_IDLE_LEAVES):
-            continue
-        count = int(count_text)
+    for frames, count in busy_stacks(raw):
         busy += count
         short = [_short(f) for f in frames if f.strip()]
         if not short:

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -130,6 +131,19 @@ def _worker_pid(server_pid: int) -> int:
 _IDLE_LEAVES = ("Runner.run (", "_connection_worker_thread (aiosqlite/core.py:59)")
 
 
+def busy_stacks(raw: str) -> Iterator[tuple[list[str], int]]:
+    """The frames and sample count of each stack in py-spy's raw (collapsed)
+    output whose leaf is working, not waiting in an ``_IDLE_LEAVES`` frame."""
+    for line in raw.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit():
+            continue
+        frames = stack.split(";")
+        if frames[-1].startswith(_IDLE_LEAVES):
+            continue
+        yield frames, int(count_text)
+
+
 def _shares(raw: str) -> tuple[int, Counter[str]]:
     """Busy samples and, per candidate, busy samples whose stack includes it."""
     patterns = {
@@ -138,14 +152,7 @@ def _shares(raw: str) -> tuple[int, Counter[str]]:
     }
     busy = 0
     hits: Counter[str] = Counter()
-    for line in raw.splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not count_text.isdigit():
-            continue
-        frames = stack.split(";")
-        if frames[-1].startswith(_IDLE_LEAVES):
-            continue
-        count = int(count_text)
+    for frames, count in busy_stacks(raw):
         busy += count
         for label, pattern in patterns.items():
             if any(pattern.search(frame) for frame in frames):
