@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Literal
 
 from gramstack.records import ActivityRecord, RegionalPartition
 from gramstack.storage.ports import Database
@@ -260,24 +261,23 @@ class SqlRegionalStore:
             )
 
     async def activity_by_actor(self, actor_id: int, limit: int) -> list[tuple[int, int]]:
-        # From the leader: a lagging follower would hand back items already
-        # tombstoned, and a sweep would not see its own progress.
-        async with self.db.read(fresh=True) as conn:
-            rows = await conn.fetch(
-                "SELECT user_id, id FROM inbox"
-                f" WHERE actor_id = $1 AND type <> '{_REMOVED}' LIMIT $2",
-                actor_id,
-                limit,
-            )
-        return [(row["user_id"], row["id"]) for row in rows]
+        return await self._live_items("actor_id", actor_id, limit)
 
     async def activity_for_media(self, media_id: int, limit: int) -> list[tuple[int, int]]:
-        # From the leader, as activity_by_actor.
+        return await self._live_items("media_id", media_id, limit)
+
+    async def _live_items(
+        self, column: Literal["actor_id", "media_id"], value: int, limit: int
+    ) -> list[tuple[int, int]]:
+        """(owner, item) of live inbox rows with ``column = value``, through
+        that column's partial index. From the leader: a lagging follower would
+        hand back items already tombstoned, and a sweep would not see its own
+        progress."""
         async with self.db.read(fresh=True) as conn:
             rows = await conn.fetch(
                 "SELECT user_id, id FROM inbox"
-                f" WHERE media_id = $1 AND type <> '{_REMOVED}' LIMIT $2",
-                media_id,
+                f" WHERE {column} = $1 AND type <> '{_REMOVED}' LIMIT $2",
+                value,
                 limit,
             )
         return [(row["user_id"], row["id"]) for row in rows]
