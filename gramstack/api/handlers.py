@@ -44,6 +44,9 @@ _AVATAR_PARTS = frozenset(schemas.AvatarUpload.__struct_fields__)
 
 
 def _page(request: Request, kind: str) -> PageRequest:
+    if not request.scope["query_string"]:
+        # Most page requests are a first page: no query string to parse.
+        return parse_page_request(kind, None, None)
     params = request.query_params
     return parse_page_request(kind, params.get("limit"), params.get("cursor"))
 

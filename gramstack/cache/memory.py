@@ -17,6 +17,9 @@ from collections.abc import Sequence
 
 from gramstack.cache.ports import Loader, ManyLoader
 
+# Bound once: every read asks the clock (a module attribute lookup less).
+_monotonic = time.monotonic
+
 
 class _Entry:
     __slots__ = ("expires", "stale", "value")
@@ -49,7 +52,7 @@ class InProcessLeaseCache:
         entry = self._entries.get(key)
         if entry is None:
             return None
-        if entry.expires < time.monotonic():
+        if entry.expires < _monotonic():
             self._drop(key)
             return None
         self._entries.move_to_end(key)
@@ -65,7 +68,7 @@ class InProcessLeaseCache:
         size = len(key) + len(value)
         if size > self._max_bytes:
             return
-        self._entries[key] = _Entry(value, time.monotonic() + ttl_s)
+        self._entries[key] = _Entry(value, _monotonic() + ttl_s)
         self._bytes += size
         while self._bytes > self._max_bytes:
             self._drop(next(iter(self._entries)))
@@ -99,6 +102,14 @@ class InProcessLeaseCache:
         return await asyncio.shield(future)
 
     async def get_or_load(self, key: str, loader: Loader, ttl_s: int) -> bytes | None:
+        # The hit, inlined (most calls): a fresh entry is served as it is.
+        entry = self._entries.get(key)
+        if entry is not None and not entry.stale and entry.expires >= _monotonic():
+            self._entries.move_to_end(key)
+            return entry.value
+        return await self._get_or_load(key, loader, ttl_s)
+
+    async def _get_or_load(self, key: str, loader: Loader, ttl_s: int) -> bytes | None:
         while True:
             entry = self._lookup(key)
             if entry is not None and not entry.stale:
@@ -131,11 +142,20 @@ class InProcessLeaseCache:
         found: dict[str, bytes] = {}
         waiting: dict[str, asyncio.Future[bytes | None]] = {}
         mine: list[str] = []
+        entries = self._entries
+        # One clock reading for the page: its keys were asked for at once.
+        now = _monotonic()
         for key in dict.fromkeys(keys):
-            entry = self._lookup(key)
-            if entry is not None and not entry.stale:
-                found[key] = entry.value
-                continue
+            entry = entries.get(key)
+            if entry is not None:
+                if entry.expires < now:
+                    self._drop(key)
+                    entry = None
+                else:
+                    entries.move_to_end(key)
+                    if not entry.stale:
+                        found[key] = entry.value
+                        continue
             pending = self._loading.get(key) if self._leases else None
             if pending is None:
                 mine.append(key)
@@ -177,7 +197,7 @@ class InProcessLeaseCache:
         self._put(key, value, ttl_s)
 
     async def invalidate(self, keys: Sequence[str]) -> None:
-        deadline = time.monotonic() + self._lease_s
+        deadline = _monotonic() + self._lease_s
         for key in keys:
             self._loading.pop(key, None)
             entry = self._entries.get(key)

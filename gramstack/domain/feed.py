@@ -17,6 +17,8 @@ import asyncio
 import heapq
 import json
 
+import msgspec
+
 from gramstack.cache import keys
 from gramstack.domain.backends import Backends
 from gramstack.domain.hydration import media_views_and_follows
@@ -29,6 +31,8 @@ _MAX_SCANS = 5
 # A follow or unfollow evicts the list at once; this bounds how long an
 # account crossing the threshold takes to be merged.
 _PULLED_TTL_S = 60
+_PULLED_DECODER = msgspec.json.Decoder(list[int])
+_NONE_PULLED = b"[]"
 
 
 async def pulled_followees(b: Backends, viewer: int) -> list[int]:
@@ -41,8 +45,9 @@ async def pulled_followees(b: Backends, viewer: int) -> list[int]:
         return json.dumps(found).encode()
 
     cached = await b.cache.get_or_load(keys.pulled_followees_key(viewer), load, _PULLED_TTL_S)
-    ids: list[int] = json.loads(cached or b"[]")
-    return ids
+    if not cached or cached == _NONE_PULLED:
+        return []  # most people follow no pulled account: nothing to decode
+    return _PULLED_DECODER.decode(cached)
 
 
 async def _recent_ids(
@@ -64,12 +69,13 @@ async def _newest_ids(
     """The ``n`` newest media IDs below ``after`` across the timeline and
     the pulled accounts, each once."""
     region = await b.region_for(viewer)
+    if not pulled:
+        # One source: awaited in this task (a gather would wrap it in one).
+        return await region.timeline_page(viewer, after, n)
     sources = await asyncio.gather(
         region.timeline_page(viewer, after, n),
         *(_recent_ids(b, author, viewer, after, n) for author in pulled),
     )
-    if not pulled:
-        return sources[0]
     merged = heapq.merge(*sources, reverse=True)
     return list(dict.fromkeys(merged))[:n]
 

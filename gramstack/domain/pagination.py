@@ -16,6 +16,9 @@ from gramstack.speedups.cursor import encode_cursor as encode_cursor
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 MAX_CURSOR_LENGTH = 64
+# What a request without ``limit`` or ``cursor`` asks for (most requests):
+# one shared, immutable value.
+FIRST_PAGE = PageRequest(limit=DEFAULT_LIMIT, after=None)
 
 
 def decode_cursor(kind: str, cursor: str) -> int:
@@ -28,6 +31,8 @@ def decode_cursor(kind: str, cursor: str) -> int:
 
 
 def parse_page_request(kind: str, limit: str | None, cursor: str | None) -> PageRequest:
+    if limit is None and cursor is None:
+        return FIRST_PAGE
     if limit is None:
         size = DEFAULT_LIMIT
     else:

@@ -193,8 +193,6 @@ class OutboxSyncedCache:
         )
 
     async def _sync(self) -> None:
-        if self._committed_head is not None and self._committed_head() <= self._tailer.position:
-            return
         task = asyncio.current_task()
         now = time.monotonic()
         if task is not None:
@@ -205,18 +203,28 @@ class OutboxSyncedCache:
         if task is not None:
             self._synced[task] = now
 
+    # Each read first asks whether the tailer has read every outbox row
+    # committed on this server (the shared head): inlined, as it is the
+    # common case, and only otherwise the coroutine that catches up.
+
     async def get_or_load(self, key: str, loader: Loader, ttl_s: int) -> bytes | None:
-        await self._sync()
+        head = self._committed_head
+        if head is None or head() > self._tailer.position:
+            await self._sync()
         return await self.inner.get_or_load(key, loader, ttl_s)
 
     async def get_many_or_load(
         self, keys: Sequence[str], loader: ManyLoader, ttl_s: int
     ) -> dict[str, bytes]:
-        await self._sync()
+        head = self._committed_head
+        if head is None or head() > self._tailer.position:
+            await self._sync()
         return await self.inner.get_many_or_load(keys, loader, ttl_s)
 
     async def get(self, key: str) -> bytes | None:
-        await self._sync()
+        head = self._committed_head
+        if head is None or head() > self._tailer.position:
+            await self._sync()
         return await self.inner.get(key)
 
     async def set(self, key: str, value: bytes, ttl_s: int) -> None:

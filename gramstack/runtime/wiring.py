@@ -119,7 +119,7 @@ async def _keep_cache_current(
         )
         await tailer.start()
         head = SharedMaxTable(settings.data_dir / "run" / "outbox-head.bin", slots=1)
-        synced: LeaseCache = OutboxSyncedCache(cache, tailer, committed_head=lambda: head.get(0))
+        synced: LeaseCache = OutboxSyncedCache(cache, tailer, committed_head=head.reader(0))
         if marks is not None:
             synced = FreshFillCache(synced, marks)
         return synced, asyncio.create_task(tailer.run()), lambda i: head.raise_to(0, i)
