@@ -30,13 +30,24 @@ _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def _backends(request: Request) -> Backends:
-    backends: Backends = request.app.state.backends
+    backends: Backends = request.scope["app"].state.backends
     return backends
+
+
+def _authorization(request: Request) -> str | None:
+    """The first Authorization header, as ``request.headers.get`` finds it
+    (ASGI header names are lowercase bytes), without building the
+    ``Headers`` object every signed-in request would otherwise pay for."""
+    for name, value in request.scope["headers"]:
+        if name == b"authorization":
+            header: str = value.decode("latin-1")
+            return header
+    return None
 
 
 def presented_token(request: Request) -> tuple[str | None, bool]:
     """(token, came from the cookie)."""
-    header = request.headers.get("authorization")
+    header = _authorization(request)
     if header is not None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -64,7 +75,9 @@ async def viewer(request: Request, *, required: bool) -> int | None:
         got = request.headers.get(CSRF_HEADER, "")
         if not expected or not hmac.compare_digest(expected.encode(), got.encode()):
             raise Forbidden("missing or wrong CSRF token")
-    request.state.token = token
+    # ``request.state.token``: the State wraps this dict (set directly, a
+    # State object and its __setattr__ less on every signed-in request).
+    request.scope.setdefault("state", {})["token"] = token
     return user_id
 
 

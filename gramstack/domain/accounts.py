@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -32,6 +33,12 @@ class SessionGrant:
 def hash_token(token: str) -> str:
     """Only this digest is stored: a leaked sessions table grants nothing."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# Every authenticated request hashes its token; the same few tokens come
+# back request after request, so their digests are remembered (a pure
+# function: revocation acts on the cached session, never on this).
+_recent_token_hash = functools.lru_cache(maxsize=4096)(hash_token)
 
 
 async def _open_session(b: Backends, user: UserRecord) -> SessionGrant:
@@ -78,7 +85,7 @@ async def authenticate(b: Backends, token: str) -> int:
     """
     if not token or len(token) > 256:
         raise Unauthorized("invalid token")
-    token_hash = hash_token(token)
+    token_hash = _recent_token_hash(token)
 
     async def load() -> bytes | None:
         found = await b.store.accounts.session_user(token_hash)

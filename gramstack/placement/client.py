@@ -66,6 +66,8 @@ class AkkioPlacement(Generic[S]):
         self.regions = tuple(stores)
         self._index = {region: i for i, region in enumerate(self.regions)}
         self._stores = stores
+        # By region index, as cached locations name regions.
+        self._store_at = [stores[region] for region in self.regions]
         self._locations = locations
         self._cache = cache
         self._ttl_ms = int(cache_ttl_s * 1000)
@@ -125,8 +127,14 @@ class AkkioPlacement(Generic[S]):
         return self._read_region(entry)
 
     async def store_for_read(self, user_id: int) -> S:
+        # The hot path (every feed page), ``region_of`` inlined.
         self._reads[user_id] += 1
-        return self._stores[await self.region_of(user_id)]
+        entry = self._cache.get(user_id, self._clock())
+        if entry is None:
+            entry = await self._fetch(user_id)
+        if entry.state == _READ_TARGET:
+            return self._store_at[entry.target]
+        return self._store_at[entry.region]
 
     async def stores_for_write(self, user_id: int) -> list[S]:
         return [self._stores[r] for r in self._write_regions(await self._lookup(user_id))]

@@ -25,6 +25,7 @@ from typing import NamedTuple
 _SLOT = struct.Struct("<qQqqBBB5x")
 _SEQ = struct.Struct("<Q")
 _SEQ_AT = 8
+_SLOT_SIZE = _SLOT.size
 _PROBES = 8
 NO_TARGET = 255
 # Bound once: a lookup is a handful of these calls, and attribute lookups
@@ -57,9 +58,12 @@ class SharedLocationCache:
 
     def get(self, user_id: int, now_ms: int) -> CachedLocation | None:
         """The unexpired entry for ``user_id``, or None."""
-        view, first, slots = self._map, self._first(user_id), self._slots
-        for probe in range(_PROBES):
-            offset = ((first + probe) % slots) * _SLOT.size
+        view, slots = self._map, self._slots
+        # ``_first``, inlined: this runs on every feed page.
+        index = (((user_id * 0x9E3779B97F4A7C15) & 0xFFFF_FFFF_FFFF_FFFF) >> 20) % slots
+        for _ in range(_PROBES):
+            offset = index * _SLOT_SIZE
+            index = index + 1 if index + 1 < slots else 0
             for _ in range(8):
                 (before,) = _read_seq(view, offset + _SEQ_AT)
                 slot_user, seq, epoch, expires, region, target, state = _read_slot(view, offset)

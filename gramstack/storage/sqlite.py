@@ -28,8 +28,8 @@ import math
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -90,9 +90,11 @@ class InlineReader:
     autocommit mode every statement reads its own snapshot, as the pooled
     readers do."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, node: str = "sqlite") -> None:
+        self._node = node
+        # Plain tuples: ``fetch`` turns them into dicts itself, faster than
+        # through ``sqlite3.Row`` (and a single column without ``zip``).
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA busy_timeout = 0")
         for pragma in _PRAGMAS:
             self._conn.execute(pragma)
@@ -105,13 +107,15 @@ class InlineReader:
         self._steps_left -= _PROGRESS_EVERY
         return 1 if self._steps_left <= 0 else 0  # non-zero interrupts the statement
 
-    def fetch(self, sql: str, args: Sequence[Any], *, one: bool) -> list[sqlite3.Row]:
-        """The rows, or :class:`_OverBudget` with nothing returned."""
+    def fetch(self, sql: str, args: Sequence[Any], *, one: bool) -> list[Row]:
+        """The rows, or :class:`_OverBudget` with nothing returned
+        (:class:`BackendUnavailable` when the file cannot be used)."""
         self._steps_left = _INLINE_BUDGET_STEPS
         try:
             cursor = self._conn.execute(sql, args)
             try:
                 rows = cursor.fetchmany(1) if one else cursor.fetchall()
+                names = cursor.description
             finally:
                 cursor.close()
         except sqlite3.OperationalError as exc:
@@ -121,9 +125,17 @@ class InlineReader:
             if "interrupt" in text or "locked" in text or "busy" in text:
                 self.deferred += 1
                 raise _OverBudget(text) from exc
+            if _unavailable(exc):
+                raise BackendUnavailable(self._node, str(exc)) from exc
             raise
         self.inline += 1
-        return rows
+        if not rows:
+            return []
+        if len(names) == 1:
+            name = names[0][0]
+            return [{name: row[0]} for row in rows]
+        columns = [column[0] for column in names]
+        return [dict(zip(columns, row, strict=True)) for row in rows]
 
     def close(self) -> None:
         self._conn.close()
@@ -180,21 +192,18 @@ class SqliteReadConnection:
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         try:
-            with _inline_unavailable(self._db.name):
-                rows = self._inline.fetch(_sqlite_sql(sql), args, one=False)
+            return self._inline.fetch(_sqlite_sql(sql), args, one=False)
         except _OverBudget:
             async with self._pooled() as conn:
                 return await conn.fetch(sql, *args)
-        return [dict(row) for row in rows]
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
         try:
-            with _inline_unavailable(self._db.name):
-                rows = self._inline.fetch(_sqlite_sql(sql), args, one=True)
+            rows = self._inline.fetch(_sqlite_sql(sql), args, one=True)
         except _OverBudget:
             async with self._pooled() as conn:
                 return await conn.fetchrow(sql, *args)
-        return dict(rows[0]) if rows else None
+        return rows[0] if rows else None
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         row = await self.fetchrow(sql, *args)
@@ -211,14 +220,21 @@ class SqliteReadConnection:
             await conn.executemany(sql, args)
 
 
-@contextmanager
-def _inline_unavailable(node: str) -> Iterator[None]:
-    try:
-        yield
-    except sqlite3.OperationalError as exc:
-        if _unavailable(exc):
-            raise BackendUnavailable(node, str(exc)) from exc
-        raise
+class _Reading(AbstractAsyncContextManager[SqliteReadConnection]):
+    """``async with db.read()``: the read connection, stateless, so one
+    instance serves every read (no generator-based context manager per
+    statement, the hot path's bookkeeping)."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: SqliteReadConnection) -> None:
+        self._conn = conn
+
+    async def __aenter__(self) -> SqliteReadConnection:
+        return self._conn
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
 
 
 async def _open(path: Path) -> aiosqlite.Connection:
@@ -248,6 +264,7 @@ class SqliteDatabase:
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all: list[aiosqlite.Connection] = []
         self._inline: InlineReader | None = None
+        self._reading: _Reading | None = None
 
     async def open(self) -> None:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -261,7 +278,8 @@ class SqliteDatabase:
             conn = await _open(self.path)
             self._all.append(conn)
             self._readers.put_nowait(conn)
-        self._inline = InlineReader(self.path)
+        self._inline = InlineReader(self.path, self.name)
+        self._reading = _Reading(SqliteReadConnection(self, self._inline))
 
     @property
     def inline_reads(self) -> tuple[int, int]:
@@ -270,14 +288,13 @@ class SqliteDatabase:
             return 0, 0
         return self._inline.inline, self._inline.deferred
 
-    @asynccontextmanager
-    async def read(
+    def read(
         self, *, for_user: int | None = None, fresh: bool = False
-    ) -> AsyncIterator[SqliteReadConnection]:
+    ) -> AbstractAsyncContextManager[SqliteReadConnection]:
         # One file: every reader sees the latest commit, so ``fresh`` is free.
-        if self._inline is None:
+        if self._reading is None:
             raise RuntimeError("database is not open")
-        yield SqliteReadConnection(self, self._inline)
+        return self._reading
 
     @asynccontextmanager
     async def write(
@@ -312,4 +329,5 @@ class SqliteDatabase:
         if self._inline is not None:
             self._inline.close()
             self._inline = None
+            self._reading = None
         self._writer = None
