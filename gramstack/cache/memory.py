@@ -5,7 +5,11 @@ future and loads; every other caller for that key awaits the same future,
 so a cold key costs one database query per process. ``invalidate`` keeps
 the old value as stale for the lease time: the next caller refills it while
 the others are served the stale value, as with memcached's ``md … I``.
-Memory is bounded by an LRU over the stored bytes.
+Memory is bounded over the stored bytes by the second-chance (CLOCK)
+approximation of LRU: a hit only marks its entry as used (moving it to the
+young end on every hit, as an exact LRU does, is a good part of a page's
+multi-get); eviction takes the oldest entry not used since it was last
+passed over, moving the used ones to the young end.
 """
 
 from __future__ import annotations
@@ -22,12 +26,13 @@ _monotonic = time.monotonic
 
 
 class _Entry:
-    __slots__ = ("expires", "stale", "value")
+    __slots__ = ("expires", "stale", "used", "value")
 
     def __init__(self, value: bytes, expires: float) -> None:
         self.value = value
         self.expires = expires
         self.stale = False
+        self.used = False  # read since eviction last passed over it
 
 
 class _LoaderGone(Exception):
@@ -55,7 +60,7 @@ class InProcessLeaseCache:
         if entry.expires < _monotonic():
             self._drop(key)
             return None
-        self._entries.move_to_end(key)
+        entry.used = True
         return entry
 
     def _drop(self, key: str) -> None:
@@ -68,10 +73,19 @@ class InProcessLeaseCache:
         size = len(key) + len(value)
         if size > self._max_bytes:
             return
-        self._entries[key] = _Entry(value, _monotonic() + ttl_s)
+        entries = self._entries
+        entries[key] = _Entry(value, _monotonic() + ttl_s)
         self._bytes += size
         while self._bytes > self._max_bytes:
-            self._drop(next(iter(self._entries)))
+            # Each pass over a used entry clears its mark, so this ends
+            # within one round of the entries (amortized: one hit each).
+            oldest = next(iter(entries))
+            entry = entries[oldest]
+            if entry.used:
+                entry.used = False
+                entries.move_to_end(oldest)
+            else:
+                self._drop(oldest)
 
     def _start(self, key: str) -> asyncio.Future[bytes | None]:
         future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
@@ -105,7 +119,7 @@ class InProcessLeaseCache:
         # The hit, inlined (most calls): a fresh entry is served as it is.
         entry = self._entries.get(key)
         if entry is not None and not entry.stale and entry.expires >= _monotonic():
-            self._entries.move_to_end(key)
+            entry.used = True
             return entry.value
         return await self._get_or_load(key, loader, ttl_s)
 
@@ -141,29 +155,34 @@ class InProcessLeaseCache:
     ) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
         waiting: dict[str, asyncio.Future[bytes | None]] = {}
-        mine: list[str] = []
-        entries = self._entries
+        # Insertion-ordered set: the keys this call loads, each once.
+        missed: dict[str, None] = {}
+        lookup = self._entries.get
         # One clock reading for the page: its keys were asked for at once.
         now = _monotonic()
-        for key in dict.fromkeys(keys):
-            entry = entries.get(key)
+        for key in keys:
+            entry = lookup(key)
+            if entry is not None and not entry.stale and entry.expires >= now:
+                entry.used = True
+                found[key] = entry.value
+                continue
+            if key in found or key in waiting or key in missed:
+                continue  # a repeated key, already dealt with
             if entry is not None:
                 if entry.expires < now:
                     self._drop(key)
                     entry = None
                 else:
-                    entries.move_to_end(key)
-                    if not entry.stale:
-                        found[key] = entry.value
-                        continue
+                    entry.used = True
             pending = self._loading.get(key) if self._leases else None
             if pending is None:
-                mine.append(key)
+                missed[key] = None
             elif entry is not None:
                 found[key] = entry.value
             else:
                 waiting[key] = pending
-        if mine:
+        if missed:
+            mine = list(missed)
             futures = {key: self._start(key) for key in mine} if self._leases else {}
             try:
                 loaded = await loader(mine)
