@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from gramstack.cache.memory import InProcessLeaseCache
 
@@ -63,3 +64,51 @@ async def test_clear_forgets_everything() -> None:
     await cache.set("a", b"1", 60)
     cache.clear()
     assert await cache.get("a") is None
+
+
+async def test_eviction_gives_an_entry_read_since_its_last_pass_a_second_chance() -> None:
+    # Three entries fit (one-byte key + nine-byte value each).
+    cache = InProcessLeaseCache(max_bytes=30)
+    for key in "abc":
+        await cache.set(key, b"v" * 9, 60)
+    assert await cache.get("a") is not None  # read: survives the next pass
+    await cache.set("d", b"v" * 9, 60)
+    assert await cache.get("b") is None  # the oldest entry not read since
+    await cache.set("e", b"v" * 9, 60)
+    assert await cache.get("c") is None
+    assert len(cache) == 3
+    await cache.set("f", b"v" * 9, 60)
+    assert await cache.get("d") is None
+    await cache.set("g", b"v" * 9, 60)
+    # "a" was not read again after its second chance: now it goes.
+    assert await cache.get("a") is None
+    assert [await cache.get(k) is not None for k in "efg"] == [True, True, True]
+
+
+async def test_a_repeated_key_in_a_multi_get_is_loaded_once() -> None:
+    cache = InProcessLeaseCache(1 << 20)
+    asked: list[list[str]] = []
+
+    async def load_many(wanted: Sequence[str]) -> dict[str, bytes]:
+        asked.append(list(wanted))
+        return {k: k.encode() for k in wanted if k != "gone"}
+
+    await cache.set("hit", b"h", 60)
+    found = await cache.get_many_or_load(["x", "hit", "x", "gone", "hit", "y"], load_many, 60)
+    assert asked == [["x", "gone", "y"]]
+    assert found == {"x": b"x", "hit": b"h", "y": b"y"}
+    found = await cache.get_many_or_load(["y", "x", "gone"], load_many, 60)
+    assert asked[1:] == [["gone"]]  # "no such object" is not cached
+    assert found == {"x": b"x", "y": b"y"}
+
+
+async def test_an_expired_entry_is_reloaded_by_a_multi_get() -> None:
+    cache = InProcessLeaseCache(1 << 20)
+    await cache.set("k", b"old", 0)  # expires at once
+    await asyncio.sleep(0.001)
+
+    async def load_many(wanted: Sequence[str]) -> dict[str, bytes]:
+        return {k: b"new" for k in wanted}
+
+    assert await cache.get_many_or_load(["k"], load_many, 60) == {"k": b"new"}
+    assert await cache.get("k") == b"new"

@@ -5,7 +5,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gramstack.domain.errors import InvalidCursor, InvalidRequest
-from gramstack.domain.pagination import decode_cursor, encode_cursor, parse_page_request
+from gramstack.domain.pagination import (
+    DEFAULT_LIMIT,
+    decode_cursor,
+    encode_cursor,
+    parse_page_request,
+)
 
 
 @given(st.integers(min_value=0, max_value=2**63 - 1))
@@ -38,3 +43,11 @@ def test_defaults() -> None:
     page = parse_page_request("feed", None, None)
     assert (page.limit, page.after) == (20, None)
     assert parse_page_request("feed", "100", encode_cursor("feed", 7)).after == 7
+
+
+def test_a_request_without_limit_or_cursor_is_the_shared_first_page() -> None:
+    first = parse_page_request("feed", None, None)
+    assert first is parse_page_request("likers", None, None)
+    assert (first.limit, first.after) == (DEFAULT_LIMIT, None)
+    assert parse_page_request("feed", "20", None) == first
+    assert parse_page_request("feed", None, encode_cursor("feed", 9)).limit == DEFAULT_LIMIT

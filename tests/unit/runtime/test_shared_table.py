@@ -108,3 +108,21 @@ def test_a_reader_waits_for_a_writer_only_without_atomic_loads(
 def _release_later(release: multiprocessing.synchronize.Event) -> None:
     time.sleep(0.3)
     release.set()
+
+
+def test_a_reader_follows_the_slot_as_get_does(implementation: str, tmp_path: Path) -> None:
+    """``reader(key)``: the hot path's getter sees every later raise, from
+    this process or another, exactly as ``get`` would."""
+    path = tmp_path / "run" / "head.bin"
+    mine, other = SharedMaxTable(path, slots=1), SharedMaxTable(path, slots=1)
+    head = mine.reader(0)
+    assert head() == mine.get(0) == 0
+    other.raise_to(0, 41)
+    assert head() == mine.get(0) == 41
+    mine.raise_to(0, 40)  # values only grow
+    assert head() == 41
+    wide = SharedMaxTable(tmp_path / "wide.bin", slots=64)
+    wide.raise_to(12345, 9)
+    assert [wide.reader(k)() for k in (12345, 1, 2)] == [wide.get(k) for k in (12345, 1, 2)]
+    for table in (mine, other, wide):
+        table.close()

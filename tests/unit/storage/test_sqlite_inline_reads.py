@@ -79,3 +79,43 @@ async def test_every_connection_maps_the_file(db: SqliteDatabase) -> None:
     async with db.write() as conn:
         writer = await conn.fetchval("PRAGMA mmap_size")
     assert inline == writer == sqlite_module.MMAP_BYTES
+
+
+async def test_inline_rows_are_dicts_by_column_name(db: SqliteDatabase) -> None:
+    async with db.write() as conn:
+        await conn.executemany(
+            "INSERT INTO users (id, username, password_hash, created_at) VALUES ($1, $2, 'x', $3)",
+            [(8, "eight", 2000), (9, "nine", 3000)],
+        )
+    async with db.read() as conn:
+        rows = await conn.fetch(
+            "SELECT id, username AS name, created_at FROM users WHERE id >= $1 ORDER BY id DESC",
+            8,
+        )
+        ids = await conn.fetch("SELECT id FROM users ORDER BY id")
+        none = await conn.fetch("SELECT id, username FROM users WHERE id > $1", 100)
+    assert rows == [
+        {"id": 9, "name": "nine", "created_at": 3000},
+        {"id": 8, "name": "eight", "created_at": 2000},
+    ]
+    assert ids == [{"id": 7}, {"id": 8}, {"id": 9}]
+    assert none == []
+
+
+async def test_one_read_context_serves_concurrent_readers(db: SqliteDatabase) -> None:
+    async def read(user_id: int) -> object:
+        async with db.read(for_user=user_id) as conn:
+            await asyncio.sleep(0)
+            return await conn.fetchval("SELECT username FROM users WHERE id = $1", user_id)
+
+    assert await asyncio.gather(read(7), read(8), read(7)) == ["seven", None, "seven"]
+
+
+async def test_a_closed_database_refuses_reads(tmp_path: Path) -> None:
+    database = SqliteDatabase(tmp_path / "closed.db")
+    with pytest.raises(RuntimeError):
+        database.read()
+    await database.open()
+    await database.close()
+    with pytest.raises(RuntimeError):
+        database.read()
