@@ -13,8 +13,8 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import Callable, Sequence
-from typing import Protocol
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, Protocol
 
 from prometheus_client import Counter, Histogram
 
@@ -204,27 +204,46 @@ class OutboxSyncedCache:
             self._synced[task] = now
 
     # Each read first asks whether the tailer has read every outbox row
-    # committed on this server (the shared head): inlined, as it is the
-    # common case, and only otherwise the coroutine that catches up.
+    # committed on this server (the shared head). That is the common case:
+    # the read is then the inner cache's own coroutine, handed back as it
+    # is (no coroutine of this layer around it); only otherwise does it
+    # wait for a catch-up first. The check runs when the read is called,
+    # after everything its caller has seen.
 
-    async def get_or_load(self, key: str, loader: Loader, ttl_s: int) -> bytes | None:
+    def get_or_load(
+        self, key: str, loader: Loader, ttl_s: int
+    ) -> Coroutine[Any, Any, bytes | None]:
         head = self._committed_head
         if head is None or head() > self._tailer.position:
-            await self._sync()
+            return self._synced_get_or_load(key, loader, ttl_s)
+        return self.inner.get_or_load(key, loader, ttl_s)
+
+    async def _synced_get_or_load(self, key: str, loader: Loader, ttl_s: int) -> bytes | None:
+        await self._sync()
         return await self.inner.get_or_load(key, loader, ttl_s)
 
-    async def get_many_or_load(
+    def get_many_or_load(
+        self, keys: Sequence[str], loader: ManyLoader, ttl_s: int
+    ) -> Coroutine[Any, Any, dict[str, bytes]]:
+        head = self._committed_head
+        if head is None or head() > self._tailer.position:
+            return self._synced_get_many_or_load(keys, loader, ttl_s)
+        return self.inner.get_many_or_load(keys, loader, ttl_s)
+
+    async def _synced_get_many_or_load(
         self, keys: Sequence[str], loader: ManyLoader, ttl_s: int
     ) -> dict[str, bytes]:
-        head = self._committed_head
-        if head is None or head() > self._tailer.position:
-            await self._sync()
+        await self._sync()
         return await self.inner.get_many_or_load(keys, loader, ttl_s)
 
-    async def get(self, key: str) -> bytes | None:
+    def get(self, key: str) -> Coroutine[Any, Any, bytes | None]:
         head = self._committed_head
         if head is None or head() > self._tailer.position:
-            await self._sync()
+            return self._synced_get(key)
+        return self.inner.get(key)
+
+    async def _synced_get(self, key: str) -> bytes | None:
+        await self._sync()
         return await self.inner.get(key)
 
     async def set(self, key: str, value: bytes, ttl_s: int) -> None:
