@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -81,10 +82,20 @@ async def viewer(request: Request, *, required: bool) -> int | None:
     return user_id
 
 
+def _state_viewer(request: Request) -> int | None:
+    # ``getattr(request.state, "viewer", None)``, read from the dict that
+    # ``request.state`` wraps (the scope's): no State object to build.
+    state: dict[str, Any] | None = request.scope.get("state")
+    if state is None:
+        return None
+    user_id: int | None = state.get("viewer")
+    return user_id
+
+
 def require_viewer(request: Request) -> int:
     """The caller of an endpoint declared with ``auth="required"``: the
     endpoint table authenticated it before the handler ran."""
-    user_id: int | None = getattr(request.state, "viewer", None)
+    user_id = _state_viewer(request)
     if user_id is None:
         raise Unauthorized("authentication required")
     return user_id
@@ -92,8 +103,7 @@ def require_viewer(request: Request) -> int:
 
 def optional_viewer(request: Request) -> int | None:
     """The caller of an ``auth="optional"`` endpoint; None when anonymous."""
-    user_id: int | None = getattr(request.state, "viewer", None)
-    return user_id
+    return _state_viewer(request)
 
 
 def wants_session_cookie(request: Request) -> bool:

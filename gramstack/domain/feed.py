@@ -98,7 +98,7 @@ async def home_feed(b: Backends, viewer: int, page: PageRequest) -> Page[MediaVi
         # per-pair keys of ``followed_by_me``) in the owners' multi-get: a
         # warm feed page asks the store for the timeline alone.
         views, followed = await media_views_and_follows(b, ids, viewer)
-        items.extend(v for v in views if v.owner.id == viewer or v.owner.id in followed)
+        items += [v for v in views if v.owner.id == viewer or v.owner.id in followed]
         if ids:
             after = ids[-1]
         if not more or len(items) >= page.limit:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from starlette.requests import Request
 
-from gramstack.api.auth import presented_token
+from gramstack.api.auth import optional_viewer, presented_token, require_viewer
 from gramstack.domain.accounts import _recent_token_hash, hash_token
 from gramstack.domain.errors import Unauthorized
 
@@ -47,3 +47,14 @@ def test_a_latin_1_header_decodes_as_starlette_decodes_it() -> None:
 def test_remembered_token_digests_are_the_digests() -> None:
     for token in ("a", "a", "b" * 256):
         assert _recent_token_hash(token) == hash_token(token)
+
+
+def test_the_viewer_set_on_request_state_is_read_back() -> None:
+    request = _request()
+    assert optional_viewer(request) is None
+    with pytest.raises(Unauthorized):
+        require_viewer(request)
+    request.state.viewer = None  # an anonymous call to an optional endpoint
+    assert optional_viewer(request) is None
+    request.state.viewer = 42
+    assert optional_viewer(request) == require_viewer(request) == 42
