@@ -35,10 +35,13 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-# Every authenticated request hashes its token; the same few tokens come
-# back request after request, so their digests are remembered (a pure
-# function: revocation acts on the cached session, never on this).
-_recent_token_hash = functools.lru_cache(maxsize=4096)(hash_token)
+@functools.lru_cache(maxsize=4096)
+def _session_key_of(token: str) -> str:
+    """The cache key of ``token``'s session. Every authenticated request
+    needs it and the same tokens come back request after request, so recent
+    ones are remembered: a pure function of the token (revocation evicts the
+    cached session under this key, it never depends on this memo)."""
+    return keys.session_key(hash_token(token))
 
 
 async def _open_session(b: Backends, user: UserRecord) -> SessionGrant:
@@ -85,13 +88,12 @@ async def authenticate(b: Backends, token: str) -> int:
     """
     if not token or len(token) > 256:
         raise Unauthorized("invalid token")
-    token_hash = _recent_token_hash(token)
 
     async def load() -> bytes | None:
-        found = await b.store.accounts.session_user(token_hash)
+        found = await b.store.accounts.session_user(hash_token(token))
         return None if found is None else str(found).encode()
 
-    cached = await b.cache.get_or_load(keys.session_key(token_hash), load, b.limits.cache_ttl_s)
+    cached = await b.cache.get_or_load(_session_key_of(token), load, b.limits.cache_ttl_s)
     if cached is None:
         raise Unauthorized("invalid or revoked token")
     return int(cached)

@@ -8,7 +8,8 @@ import pytest
 from starlette.requests import Request
 
 from gramstack.api.auth import optional_viewer, presented_token, require_viewer
-from gramstack.domain.accounts import _recent_token_hash, hash_token
+from gramstack.cache import keys
+from gramstack.domain.accounts import _session_key_of, hash_token
 from gramstack.domain.errors import Unauthorized
 
 
@@ -44,9 +45,9 @@ def test_a_latin_1_header_decodes_as_starlette_decodes_it() -> None:
     assert presented_token(request) == ("é", False)
 
 
-def test_remembered_token_digests_are_the_digests() -> None:
+def test_remembered_session_keys_are_the_keys_of_the_digests() -> None:
     for token in ("a", "a", "b" * 256):
-        assert _recent_token_hash(token) == hash_token(token)
+        assert _session_key_of(token) == keys.session_key(hash_token(token))
 
 
 def test_the_viewer_set_on_request_state_is_read_back() -> None:
