@@ -88,7 +88,30 @@ class IndexedRouter(Router):
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            for route in self._candidates(get_route_path(scope)):
+            path = get_route_path(scope)
+            for route in self._candidates(path):
+                if type(route) is Route:
+                    # ``Route.matches`` and ``Route.handle`` inlined for a
+                    # plain route: the path once, no child scope to merge,
+                    # the method checked once.
+                    found = route.path_regex.match(path)
+                    if found is None or (
+                        route.methods is not None and scope["method"] not in route.methods
+                    ):
+                        continue
+                    params = found.groupdict()
+                    if params:
+                        convertors = route.param_convertors
+                        for key, value in params.items():
+                            params[key] = convertors[key].convert(value)
+                    if "path_params" in scope:
+                        params = {**scope["path_params"], **params}
+                    scope.setdefault("router", self)
+                    scope["route"] = route
+                    scope["endpoint"] = route.endpoint
+                    scope["path_params"] = params
+                    await route.app(scope, receive, send)
+                    return
                 match, child_scope = route.matches(scope)
                 if match is Match.FULL:
                     scope.setdefault("router", self)
