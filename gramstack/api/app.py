@@ -146,7 +146,8 @@ def create_app(settings: Settings) -> Starlette:
     # now rather than on the first request: in the prefork master, so that
     # every worker shares it.
     front = RequestFront(
-        app.router,
+        # The router's own app: ``Router.__call__`` only calls it.
+        app.router.middleware_stack,
         deadline_s=settings.request_deadline_s,
         handlers={
             DomainError: errors.domain_error,

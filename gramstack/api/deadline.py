@@ -12,20 +12,32 @@ between its deadline and one sweep interval (a tenth of the deadline, at
 most a quarter of a second) after it. The cancellation is told apart from
 any other as ``asyncio.timeout`` does (``Task.cancelling``/``uncancel``).
 
-gramstack.api.front calls these around each request it serves.
+gramstack.api.front calls these around each request it serves. The sweep
+also reports how many requests are running (``on_sweep``): the in-flight
+gauge is set from it rather than moved twice a request.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 
 class RequestDeadlines:
-    __slots__ = ("_expired", "_running", "_sweep", "_sweep_every", "_sweep_loop", "seconds")
+    __slots__ = (
+        "_expired",
+        "_on_sweep",
+        "_running",
+        "_sweep",
+        "_sweep_every",
+        "_sweep_loop",
+        "seconds",
+    )
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, on_sweep: Callable[[int], None] | None = None) -> None:
         self.seconds = seconds
+        self._on_sweep = on_sweep
         self._sweep_every = min(0.25, seconds / 10)
         # Running requests' tasks -> their deadline (loop time).
         self._running: dict[asyncio.Task[Any], float] = {}
@@ -70,5 +82,7 @@ class RequestDeadlines:
             if deadline <= now and task not in self._expired:
                 self._expired.add(task)
                 task.cancel()
+        if self._on_sweep is not None:
+            self._on_sweep(len(self._running))
         if self._running:
             self._schedule_sweep(loop)

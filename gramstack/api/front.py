@@ -8,10 +8,10 @@ deadline): a third of a plain request's CPU in-process. Here a request
 passes through one frame and one wrapper, and a ``Request`` is built only
 for an exception handler.
 
-What each answers is as before:
-- the in-flight gauge, and the counter and histogram labelled by method,
-  route template (never the raw path: IDs would make the label set
-  unbounded) and status;
+What it does:
+- the counter and histogram labelled by method, route template (never
+  the raw path: IDs would make the label set unbounded) and status, and
+  the in-flight gauge (sampled by the deadline sweep);
 - a request past the deadline is cancelled and answered 504
   (gramstack.api.deadline);
 - an exception with a handler (the domain error table, HTTP errors) is
@@ -50,7 +50,12 @@ class RequestFront:
         handlers: Mapping[type[Exception], ErrorHandler],
     ) -> None:
         self.app = app
-        self.deadlines = RequestDeadlines(deadline_s)
+        # Set by the deadline sweep, every tenth of the deadline (at most
+        # a quarter of a second) while requests run, and once more when
+        # none is left: a gauge is read as a sample anyway, and an
+        # increment and a decrement a request cost as much as the counter
+        # and histogram together.
+        self.deadlines = RequestDeadlines(deadline_s, on_sweep=IN_FLIGHT.set)
         self.samples = RouteSamples()
         self._handlers = dict(handlers)
 
@@ -70,7 +75,6 @@ class RequestFront:
             await send(message)
 
         started = perf_counter()
-        IN_FLIGHT.inc()
         deadlines = self.deadlines
         cancelling = task.cancelling()
         deadlines.start(task, task.get_loop())
@@ -96,7 +100,6 @@ class RequestFront:
                 )
                 await timeout(scope, receive, tracked_send)
         finally:
-            IN_FLIGHT.dec()
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             method = scope["method"]

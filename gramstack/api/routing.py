@@ -94,16 +94,20 @@ class IndexedRouter(Router):
                     # ``Route.matches`` and ``Route.handle`` inlined for a
                     # plain route: the path once, no child scope to merge,
                     # the method checked once.
-                    found = route.path_regex.match(path)
-                    if found is None or (
-                        route.methods is not None and scope["method"] not in route.methods
-                    ):
-                        continue
-                    params = found.groupdict()
-                    if params:
-                        convertors = route.param_convertors
+                    convertors = route.param_convertors
+                    if convertors:
+                        found = route.path_regex.match(path)
+                        if found is None:
+                            continue
+                        params = found.groupdict()
                         for key, value in params.items():
                             params[key] = convertors[key].convert(value)
+                    elif route.path == path:  # all its regular expression would say
+                        params = {}
+                    else:
+                        continue
+                    if route.methods is not None and scope["method"] not in route.methods:
+                        continue  # a partial match: Starlette's scan below answers it
                     if "path_params" in scope:
                         params = {**scope["path_params"], **params}
                     scope.setdefault("router", self)

@@ -24,6 +24,7 @@ from gramstack.api.routing import IndexedRouter
 from gramstack.domain.errors import DomainError, NotFound, RateLimited, Unauthorized
 from gramstack.runtime.config import Settings
 from gramstack.storage.ports import BackendUnavailable
+from gramstack.types import ASGIApp, Receive, Scope, Send
 
 
 async def _item(request: Request) -> Response:
@@ -81,7 +82,7 @@ def _app(deadline_s: float = 5.0) -> Starlette:
     return app
 
 
-def _client(app: Starlette) -> httpx.AsyncClient:
+def _client(app: ASGIApp) -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     return httpx.AsyncClient(transport=transport, base_url="http://t")
 
@@ -166,6 +167,29 @@ async def test_an_unexpected_error_is_a_500_without_internals() -> None:
         "error": {"code": "internal_error", "message": "something went wrong on our side"}
     }
     assert _count("GET", "/bug", 500) == before + 1
+
+
+async def test_the_in_flight_gauge_follows_running_requests() -> None:
+    release = asyncio.Event()
+
+    async def held(scope: Scope, receive: Receive, send: Send) -> None:
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    front = RequestFront(held, deadline_s=1.0, handlers={})  # a sweep every 0.1 s
+
+    def in_flight() -> float | None:
+        return REGISTRY.get_sample_value("gramstack_http_requests_in_flight")
+
+    async with _client(front) as client:
+        requests = [asyncio.create_task(client.get(f"/{n}")) for n in range(3)]
+        await asyncio.sleep(0.35)
+        assert in_flight() == 3
+        release.set()
+        assert [r.status_code for r in await asyncio.gather(*requests)] == [200] * 3
+        await asyncio.sleep(0.35)
+        assert in_flight() == 0
 
 
 @contextlib.asynccontextmanager
