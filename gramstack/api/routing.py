@@ -9,7 +9,11 @@ its own path only, a route or mount with some matches only paths whose
 first segments are the prefix's whole segments. So each request tries the
 routes of its exact path and of its leading segments, in the table's order.
 Anything but a full match (405s, slash redirects, 404s) falls back to
-Starlette's own scan of every route, so the answers are Starlette's.
+Starlette's own scan of every route, so the answers are Starlette's. A
+plain ``Route`` is matched and entered inline (what ``Route.matches`` and
+``Route.handle`` do, without their child scope and second method check;
+a route without parameters by comparing its path, which is all its
+regular expression says).
 """
 
 from __future__ import annotations
