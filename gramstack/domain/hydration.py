@@ -92,12 +92,15 @@ async def _lookup(
     page seen twice asks the store nothing. The flags ride in the same
     multi-get as the records they go with (a post's ``liked_by_me`` with
     the post), so a page costs one round trip per thing it must know first."""
+    # A page's owners repeat (twenty posts by a handful of accounts): each
+    # key is made once. Its posts are distinct, and a repeat would only
+    # overwrite its own entry.
     user_keys = {keys.user_key(i): i for i in dict.fromkeys(users)}
-    media_keys = {keys.media_key(i): i for i in dict.fromkeys(media)}
+    media_keys = {keys.media_key(i): i for i in media}
     like_keys: dict[str, int] = {}
     follow_keys: dict[str, int] = {}
     if viewer is not None:
-        like_keys = {keys.liked_key(viewer, m): m for m in dict.fromkeys(liked)}
+        like_keys = {keys.liked_key(viewer, m): m for m in liked}
         follow_keys = {keys.follows_key(viewer, u): u for u in dict.fromkeys(followed)}
     wanted = [*user_keys, *media_keys, *like_keys, *follow_keys]
     if not wanted:
