@@ -62,9 +62,10 @@ def user_view(view: models.UserView) -> schemas.User:
     return user(view.user, view.followed_by_me)
 
 
-# Per worker and kind: the posts and profiles of a few hot feed pages
-# (about 1 KB of JSON each; a miss costs one render, ~7 µs).
-_RENDERED = 2048
+# Per worker and kind: the posts and profiles of fifty-odd feed pages
+# (about 0.7 KB of JSON a post, so at most ~1.5 MB a worker with the
+# records held; a miss costs one render, ~7 µs).
+_RENDERED = 1024
 _ENCODER = msgspec.json.Encoder()
 
 

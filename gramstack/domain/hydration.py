@@ -50,7 +50,7 @@ async def user_id_for(b: Backends, username: str) -> int:
 _ENCODER = msgspec.msgpack.Encoder()
 # Per worker and kind, the records of a few hot pages; a hit skips the
 # decode and the struct's construction (about 1 µs a record).
-_DECODED = 2048
+_DECODED = 1024
 _decode_user = functools.lru_cache(maxsize=_DECODED)(msgspec.msgpack.Decoder(UserRecord).decode)
 _decode_media = functools.lru_cache(maxsize=_DECODED)(msgspec.msgpack.Decoder(MediaRecord).decode)
 
