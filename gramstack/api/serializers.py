@@ -62,9 +62,10 @@ def user_view(view: models.UserView) -> schemas.User:
     return user(view.user, view.followed_by_me)
 
 
-# Per worker and kind: the posts and profiles of a few hot feed pages
-# (about 1 KB of JSON each; a miss costs one render, ~7 µs).
-_RENDERED = 2048
+# Per worker and kind: the posts and profiles of fifty-odd feed pages
+# (about 0.7 KB of JSON a post, so at most ~1.5 MB a worker with the
+# records held; a miss costs one render, ~7 µs).
+_RENDERED = 1024
 _ENCODER = msgspec.json.Encoder()
 
 
@@ -80,6 +81,15 @@ def _media_json(
     return msgspec.Raw(_ENCODER.encode(media(models.MediaView(record, owner, liked_by_me))))
 
 
+# A feed page's records are the very objects of the last page (hydration
+# decodes a cached value once), so they are found by identity first:
+# hashing a record's fields for ``_media_json`` costs more than the rest of
+# a hit. An entry holds its records, so their ids are not reused while it
+# lives; a miss falls back to the lookup by value.
+_by_identity: dict[tuple[int, int, bool], tuple[models.MediaRecord, models.UserRecord, msgspec.Raw]]
+_by_identity = {}
+
+
 def user_json(view: models.UserView) -> msgspec.Raw:
     """``user_view`` encoded: the JSON of a ``schemas.User``."""
     return _user_json(view.user, view.followed_by_me)
@@ -87,7 +97,16 @@ def user_json(view: models.UserView) -> msgspec.Raw:
 
 def media_json(view: models.MediaView) -> msgspec.Raw:
     """``media`` encoded: the JSON of a ``schemas.Media``."""
-    return _media_json(view.media, view.owner, view.liked_by_me)
+    record, owner, liked = view.media, view.owner, view.liked_by_me
+    key = (id(record), id(owner), liked)
+    entry = _by_identity.get(key)
+    if entry is not None and entry[0] is record and entry[1] is owner:
+        return entry[2]
+    rendered = _media_json(record, owner, liked)
+    if len(_by_identity) >= _RENDERED:
+        del _by_identity[next(iter(_by_identity))]  # the oldest
+    _by_identity[key] = (record, owner, rendered)
+    return rendered
 
 
 class EncodedPage(msgspec.Struct):
