@@ -1,4 +1,5 @@
-"""Metrics benchmark: CPU per request of ``MetricsMiddleware`` and per metric
+"""Metrics benchmark: CPU per request of the request front's metrics (with
+its deadline: gramstack.api.front) and per metric
 operation, for each way prometheus_client can keep samples.
 
 Variants (each in a fresh interpreter, since prometheus_client picks its
@@ -23,10 +24,11 @@ request comes from /proc, and py-spy (when installed) samples the worker
 for the share of its time under the metrics code.
 
 Run: ``.venv/bin/python -m bench.metrics_bench [--e2e]`` (``--profile`` adds
-a pyinstrument profile of the middleware with the ``getpid`` and
+a pyinstrument profile of the front with the ``getpid`` and
 ``fork-reset`` values). pyinstrument and py-spy are not dependencies:
-``.venv/bin/pip install pyinstrument py-spy``. The middleware is measured as it was before
-(``labels()`` on every request) and as it is (children cached).
+``.venv/bin/pip install pyinstrument py-spy``. The front is measured with
+the label children as they were before (``labels()`` on every request)
+and as they are (cached).
 """
 
 from __future__ import annotations
@@ -67,27 +69,30 @@ async def _receive() -> dict[str, Any]:
     return {"type": "http.request", "body": b""}
 
 
-class _LabelsEachRequest:
-    """MetricsMiddleware as it was before its label children were cached."""
+def _labels_each_request() -> Any:
+    """The request front's label children as they were before they were
+    cached: ``labels()`` on every request (gramstack.api.front, in the
+    process that calls this)."""
+    from gramstack.api.metrics import LATENCY, REQUESTS, RouteSamples
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
+    class LabelsEachRequest(RouteSamples):
+        __slots__ = ()
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        from gramstack.api.metrics import IN_FLIGHT, LATENCY, REQUESTS
-        from gramstack.api.tracking import ResponseTracker
+        def add(self, method: str, template: str, status: int) -> Any:
+            counter = REQUESTS.labels(method, template, str(status))
+            return counter, LATENCY.labels(method, template)
 
-        started = time.perf_counter()
-        response = ResponseTracker(send)
-        IN_FLIGHT.inc()
-        try:
-            await self.app(scope, receive, response.send)
-        finally:
-            IN_FLIGHT.dec()
-            template = getattr(scope.get("route"), "path", None) or "unmatched"
-            status = 500 if response.status is None else response.status
-            REQUESTS.labels(scope["method"], template, str(status)).inc()
-            LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)
+    return LabelsEachRequest()
+
+
+def _front(app: Any, labels_each_request: bool = False) -> Any:
+    """``app`` behind the request front (metrics, deadline, error answers)."""
+    from gramstack.api.front import RequestFront
+
+    front = RequestFront(app, deadline_s=12.0, handlers={})
+    if labels_each_request:
+        front.samples = _labels_each_request()
+    return front
 
 
 def _request_cpu_us(app: Any, n: int) -> float:
@@ -135,13 +140,11 @@ def _measure(variant: str, profile: bool) -> dict[str, float]:
     result["op_ns"] = (time.process_time() - started) / OPERATIONS * 1e9
 
     if variant != "batched":
-        from gramstack.api.metrics import MetricsMiddleware
-
         bare = _request_cpu_us(_bare_app, REQUESTS)
         result["labels_each_request_us"] = (
-            _request_cpu_us(_LabelsEachRequest(_bare_app), REQUESTS) - bare
+            _request_cpu_us(_front(_bare_app, labels_each_request=True), REQUESTS) - bare
         )
-        wrapped = MetricsMiddleware(_bare_app)
+        wrapped = _front(_bare_app)
         result["middleware_us"] = _request_cpu_us(wrapped, REQUESTS) - bare
         if profile:
             from pyinstrument import Profiler
@@ -174,9 +177,9 @@ def _serve(version: str, port: int, data_dir: Path) -> None:
     configure_logging(settings.log_level)
     if version == "before":
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(settings.metrics_dir)
-        import gramstack.api.metrics
+        import gramstack.api.front
 
-        gramstack.api.metrics.MetricsMiddleware = _LabelsEachRequest  # type: ignore[misc,assignment]
+        gramstack.api.front.RouteSamples = lambda: _labels_each_request()  # type: ignore[misc,assignment]
     else:
         use_multiprocess_metrics(settings.metrics_dir)
     from gramstack.api.app import create_app
@@ -234,7 +237,7 @@ def _profile_shares(raw: Path) -> dict[str, float]:
         leaf = stack.rsplit(";", 1)[-1]
         total += int(count)
         in_metrics = "prometheus_client" in stack or "process_metrics" in stack
-        if in_metrics or "api/metrics.py" in leaf or "_LabelsEachRequest" in leaf:
+        if in_metrics or "api/metrics.py" in leaf or "LabelsEachRequest" in leaf:
             metrics += int(count)
         if "check_for_pid_change" in stack:
             pid_checks += int(count)

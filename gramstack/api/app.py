@@ -12,15 +12,14 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gramstack.api import auth, errors, schemas
 from gramstack.api.bodies import build_decoders
-from gramstack.api.deadline import DeadlineMiddleware
 from gramstack.api.endpoints import Endpoint, encode, plain, starlette_routes
-from gramstack.api.metrics import MetricsMiddleware, metrics_endpoint
+from gramstack.api.front import RequestFront
+from gramstack.api.metrics import metrics_endpoint
 from gramstack.api.openapi import openapi_document
 from gramstack.api.readnode import ReadNodeHeaderMiddleware
 from gramstack.api.routes import ENDPOINTS
@@ -38,8 +37,11 @@ log = logging.getLogger("gramstack.api")
 READY_TIMEOUT_S = 2.0
 
 
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+_HEALTHY = schemas.Health(status="ok")
+
+
+async def healthz(request: Request, _: None) -> schemas.Health:
+    return _HEALTHY
 
 
 async def readyz(request: Request) -> Response:
@@ -95,7 +97,7 @@ async def openapi(request: Request) -> Response:
 
 
 OPS_ENDPOINTS: list[Endpoint[Any, Any]] = [
-    Endpoint("GET", "/healthz", plain(healthz), "200 while the process lives", schemas.Health),
+    Endpoint("GET", "/healthz", healthz, "200 while the process lives", schemas.Health),
     Endpoint(
         "GET",
         "/readyz",
@@ -133,30 +135,29 @@ def create_app(settings: Settings) -> Starlette:
     build_decoders(endpoint.body for endpoint in ALL_ENDPOINTS if endpoint.body is not None)
     web = WebUI(auth.SESSION_COOKIE, settings)
     routes = [*starlette_routes(ALL_ENDPOINTS), *web.routes]
-    middleware = [
-        Middleware(errors.UnexpectedErrorMiddleware),
-        Middleware(MetricsMiddleware),
-        Middleware(DeadlineMiddleware, seconds=settings.request_deadline_s),
-    ]
-    if settings.expose_backend_header:
-        middleware.append(Middleware(ReadNodeHeaderMiddleware))
-    app = Starlette(
-        routes=routes,
-        middleware=middleware,
-        exception_handlers={
-            DomainError: errors.domain_error,
-            BackendUnavailable: errors.domain_error,
-            CacheUnavailable: errors.domain_error,
-            HTTPException: errors.http_error,
-        },
-        lifespan=lifespan,
-    )
+    app = Starlette(routes=routes, lifespan=lifespan)
     # The same routes, tried by path prefix (see gramstack.api.routing).
     app.router = IndexedRouter(routes, lifespan=lifespan)
     # Unknown paths: an HTML page for a browser, the JSON error for the rest.
     app.router.default = web.unknown_path(app.router.default)
     app.state.settings = settings
-    # Built now rather than on the first request: in the prefork master, so
-    # that every worker shares it.
-    app.middleware_stack = app.build_middleware_stack()
+    # Everything between the server and the router in one layer (see
+    # gramstack.api.front), instead of Starlette's middleware stack. Built
+    # now rather than on the first request: in the prefork master, so that
+    # every worker shares it.
+    front = RequestFront(
+        # The router's own app: ``Router.__call__`` only calls it.
+        app.router.middleware_stack,
+        deadline_s=settings.request_deadline_s,
+        handlers={
+            DomainError: errors.domain_error,
+            BackendUnavailable: errors.domain_error,
+            CacheUnavailable: errors.domain_error,
+            HTTPException: errors.http_error,
+        },
+    )
+    # Outside the front, so that its own answers (500, 504) carry it too.
+    app.middleware_stack = (
+        ReadNodeHeaderMiddleware(front) if settings.expose_backend_header else front
+    )
     return app

@@ -11,22 +11,33 @@ requests are running, cancels the overdue ones: a request is cut off
 between its deadline and one sweep interval (a tenth of the deadline, at
 most a quarter of a second) after it. The cancellation is told apart from
 any other as ``asyncio.timeout`` does (``Task.cancelling``/``uncancel``).
+
+gramstack.api.front calls these around each request it serves. The sweep
+also reports how many requests are running (``on_sweep``): the in-flight
+gauge is set from it rather than moved twice a request.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
-from gramstack.api.errors import error_response
-from gramstack.api.tracking import tracked
-from gramstack.types import ASGIApp, Receive, Scope, Send
 
+class RequestDeadlines:
+    __slots__ = (
+        "_expired",
+        "_on_sweep",
+        "_running",
+        "_sweep",
+        "_sweep_every",
+        "_sweep_loop",
+        "seconds",
+    )
 
-class DeadlineMiddleware:
-    def __init__(self, app: ASGIApp, seconds: float) -> None:
-        self.app = app
+    def __init__(self, seconds: float, on_sweep: Callable[[int], None] | None = None) -> None:
         self.seconds = seconds
+        self._on_sweep = on_sweep
         self._sweep_every = min(0.25, seconds / 10)
         # Running requests' tasks -> their deadline (loop time).
         self._running: dict[asyncio.Task[Any], float] = {}
@@ -34,10 +45,35 @@ class DeadlineMiddleware:
         self._sweep: asyncio.TimerHandle | None = None
         self._sweep_loop: asyncio.AbstractEventLoop | None = None
 
-    def _schedule_sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+    def running(self, task: asyncio.Task[Any]) -> bool:
+        return task in self._running
+
+    def start(self, task: asyncio.Task[Any], loop: asyncio.AbstractEventLoop) -> None:
+        """The request on ``task`` runs until ``seconds`` from now."""
+        self._running[task] = loop.time() + self.seconds
         if self._sweep is None or self._sweep_loop is not loop:
-            self._sweep_loop = loop
-            self._sweep = loop.call_later(self._sweep_every, self._cancel_overdue, loop)
+            self._schedule_sweep(loop)
+
+    def cut_off(self, task: asyncio.Task[Any], cancelling: int) -> bool:
+        """Whether the ``CancelledError`` being handled on ``task`` is the
+        deadline's alone (``cancelling``: the task's count when it started).
+        If so it is taken back: the request is answered 504, not cancelled."""
+        if task not in self._expired:
+            return False
+        self._expired.discard(task)
+        # Ours only if nobody else asked for a cancellation too.
+        return task.uncancel() <= cancelling
+
+    def finish(self, task: asyncio.Task[Any]) -> None:
+        del self._running[task]
+        if self._expired and task in self._expired:
+            # Cut off, but it ended some other way: take our request back.
+            self._expired.discard(task)
+            task.uncancel()
+
+    def _schedule_sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._sweep_loop = loop
+        self._sweep = loop.call_later(self._sweep_every, self._cancel_overdue, loop)
 
     def _cancel_overdue(self, loop: asyncio.AbstractEventLoop) -> None:
         self._sweep = None
@@ -46,38 +82,7 @@ class DeadlineMiddleware:
             if deadline <= now and task not in self._expired:
                 self._expired.add(task)
                 task.cancel()
+        if self._on_sweep is not None:
+            self._on_sweep(len(self._running))
         if self._running:
             self._schedule_sweep(loop)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        task = asyncio.current_task()
-        if scope["type"] != "http" or task is None or task in self._running:
-            await self.app(scope, receive, send)
-            return
-        loop = asyncio.get_running_loop()
-        response, tracked_send = tracked(scope, send)
-        cancelling = task.cancelling()
-        self._running[task] = loop.time() + self.seconds
-        self._schedule_sweep(loop)
-        timed_out = False
-        try:
-            await self.app(scope, receive, tracked_send)
-        except asyncio.CancelledError:
-            if task not in self._expired:
-                raise
-            self._expired.discard(task)
-            # Ours only if nobody else asked for a cancellation too.
-            if task.uncancel() > cancelling:
-                raise
-            timed_out = True
-        finally:
-            del self._running[task]
-            if task in self._expired:
-                # Cut off, but it ended some other way: take our request back.
-                self._expired.discard(task)
-                task.uncancel()
-        if not timed_out or response.started:
-            # Headers gone already: all we can do is stop streaming.
-            return
-        timeout = error_response(504, "timeout", f"the request took longer than {self.seconds:g} s")
-        await timeout(scope, receive, send)

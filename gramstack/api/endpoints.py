@@ -98,15 +98,44 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _serve(endpoint: Endpoint[Any, Any]) -> Callable[[Request], Awaitable[Response]]:
-    handler, status, kind = endpoint.handler, endpoint.status, endpoint.body
-    who, limit = endpoint.auth, endpoint.rate_limit
+_JSON_CONTENT_TYPE = (b"content-type", JSON_TYPE.encode())
 
-    async def serve(request: Request) -> Response:
+
+@dataclass(frozen=True, slots=True)
+class _Serving:
+    """What serving one endpoint needs, unpacked from its row once."""
+
+    handler: Handler[Any, Any]
+    status: int
+    auth: Auth
+    rate_limit: RateLimit | None
+    body: type[Any] | None
+
+
+class _RouteApp:
+    """A route's ASGI app: authenticate, spend the rate limit and decode
+    the body before the method's handler runs, and answer what it returns.
+
+    Starlette wraps a plain endpoint function in ``request_response``,
+    which builds a second ``Request`` and a second layer of exception
+    handling around it; gramstack.api.front, outside the router, already
+    applies the same handlers, so a route is this ASGI app instead, all in
+    one coroutine frame."""
+
+    __slots__ = ("_methods",)
+
+    def __init__(self, methods: Mapping[str, _Serving]) -> None:
+        self._methods = methods
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        serving = self._methods[scope["method"]]
+        request = Request(scope, receive, send)
         # Order matters and is api.md's: who is calling (401) before which
         # object the path names (404), the rate limit before the body.
+        who = serving.auth
         if who != "none":
             request.state.viewer = await auth.viewer(request, required=who == "required")
+        limit = serving.rate_limit
         if limit is not None:
             await ratelimits.spend(
                 backends(request),
@@ -114,45 +143,35 @@ def _serve(endpoint: Endpoint[Any, Any]) -> Callable[[Request], Awaitable[Respon
                 limit.per_minute(settings(request)),
             )
         body = None
-        if kind is not None:
-            body = await json_body(request, settings(request).max_json_bytes, kind)
-        result = await handler(request, body)
+        if serving.body is not None:
+            body = await json_body(request, settings(request).max_json_bytes, serving.body)
+        result = await serving.handler(request, body)
         if isinstance(result, Response):
-            return result
-        if result is None:
-            return Response(status_code=204)
-        return Response(_ENCODER.encode(result), status_code=status, media_type=JSON_TYPE)
-
-    return serve
-
-
-class _RouteApp:
-    """A route's ASGI app: the request, the serving function, the response.
-
-    Starlette wraps a plain endpoint function in ``request_response``,
-    which builds a second ``Request`` and a second layer of exception
-    handling around it; the app-wide ``ExceptionMiddleware`` just outside
-    the router already applies the same handlers, so a route is this ASGI
-    app instead (a few µs less per request)."""
-
-    __slots__ = ("_methods",)
-
-    def __init__(self, methods: Mapping[str, Callable[[Request], Awaitable[Response]]]) -> None:
-        self._methods = methods
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive, send)
-        response = await self._methods[scope["method"]](request)
-        await response(scope, receive, send)
+            await result(scope, receive, send)
+        elif result is None:
+            # As Starlette's ``Response(status_code=204)``: no headers at all.
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+        else:
+            # What ``Response(encoded, status, media_type=JSON_TYPE)`` sends,
+            # without building one.
+            encoded = _ENCODER.encode(result)
+            headers = [(b"content-length", b"%d" % len(encoded)), _JSON_CONTENT_TYPE]
+            await send(
+                {"type": "http.response.start", "status": serving.status, "headers": headers}
+            )
+            await send({"type": "http.response.body", "body": encoded})
 
 
 def starlette_routes(endpoints: Sequence[Endpoint[Any, Any]]) -> list[Route]:
     """One route per path (so a 405 lists every method the path serves)."""
-    by_path: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
+    by_path: dict[str, dict[str, _Serving]] = {}
     for endpoint in endpoints:
         methods = by_path.setdefault(endpoint.path, {})
         assert endpoint.method not in methods, f"{endpoint.method} {endpoint.path} declared twice"
-        methods[endpoint.method] = _serve(endpoint)
+        methods[endpoint.method] = _Serving(
+            endpoint.handler, endpoint.status, endpoint.auth, endpoint.rate_limit, endpoint.body
+        )
     routes = []
     for path, methods in by_path.items():
         if "GET" in methods:

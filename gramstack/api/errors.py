@@ -13,11 +13,9 @@ from starlette.responses import Response
 
 from gramstack.api.auth import SESSION_COOKIE, clear_session_cookies, cookie_secure
 from gramstack.api.schemas import Error, ErrorDetail
-from gramstack.api.tracking import tracked
 from gramstack.cache.ports import CacheUnavailable
 from gramstack.domain import errors
 from gramstack.storage.ports import BackendUnavailable
-from gramstack.types import ASGIApp, Receive, Scope, Send
 
 log = logging.getLogger("gramstack.api")
 
@@ -106,26 +104,3 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         message = "no such resource"
     return error_response(exc.status_code, code, message, dict(exc.headers or {}))
-
-
-class UnexpectedErrorMiddleware:
-    """The last word on bugs: a 500 in the api.md shape, logged, and the
-    connection kept. (Starlette's own handler re-raises after answering,
-    and uvicorn then drops the client's keep-alive connection.)"""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        response, tracked_send = tracked(scope, send)
-        try:
-            await self.app(scope, receive, tracked_send)
-        except Exception:
-            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            if response.started:
-                raise
-            failure = error_response(500, "internal_error", "something went wrong on our side")
-            await failure(scope, receive, send)

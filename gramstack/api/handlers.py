@@ -1,6 +1,7 @@
 """The handlers of the endpoint table (``gramstack.api.routes``).
 
-A handler parses its path, calls one use case and returns a response struct;
+A handler parses its path, calls one use case and returns a response struct
+(or its JSON, rendered once per record by ``serializers`` for the hot reads);
 the table's machinery authenticated the caller, spent the rate limit and
 decoded the body before it ran, and encodes what it returns.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
+import msgspec
 from msgspec import UNSET
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -114,22 +116,22 @@ async def delete_webhook(request: Request, _: None) -> None:
 # -- users and follows ----------------------------------------------------------
 
 
-async def get_user(request: Request, _: None) -> schemas.User:
+async def get_user(request: Request, _: None) -> msgspec.Raw:
     view = await graph.get_user(backends(request), _username(request), optional_viewer(request))
-    return serializers.user_view(view)
+    return serializers.user_json(view)
 
 
-async def follow(request: Request, _: None) -> schemas.User:
+async def follow(request: Request, _: None) -> msgspec.Raw:
     view = await graph.follow(backends(request), require_viewer(request), _username(request))
-    return serializers.user_view(view)
+    return serializers.user_json(view)
 
 
-async def unfollow(request: Request, _: None) -> schemas.User:
+async def unfollow(request: Request, _: None) -> msgspec.Raw:
     view = await graph.unfollow(backends(request), require_viewer(request), _username(request))
-    return serializers.user_view(view)
+    return serializers.user_json(view)
 
 
-async def followers(request: Request, _: None) -> schemas.UserPage:
+async def followers(request: Request, _: None) -> serializers.EncodedPage:
     page = await graph.followers(
         backends(request),
         _username(request),
@@ -139,7 +141,7 @@ async def followers(request: Request, _: None) -> schemas.UserPage:
     return serializers.user_page(page)
 
 
-async def following(request: Request, _: None) -> schemas.UserPage:
+async def following(request: Request, _: None) -> serializers.EncodedPage:
     page = await graph.following(
         backends(request),
         _username(request),
@@ -149,7 +151,7 @@ async def following(request: Request, _: None) -> schemas.UserPage:
     return serializers.user_page(page)
 
 
-async def user_media(request: Request, _: None) -> schemas.MediaPage:
+async def user_media(request: Request, _: None) -> serializers.EncodedPage:
     page = await media.user_media(
         backends(request),
         _username(request),
@@ -185,7 +187,7 @@ def _limited_receive(receive: Receive, limit: int, max_bytes: int) -> Receive:
     return limited
 
 
-async def post_media(request: Request, _: None) -> schemas.Media:
+async def post_media(request: Request, _: None) -> msgspec.Raw:
     viewer = require_viewer(request)
     b = backends(request)
     max_bytes = b.limits.max_upload_bytes  # per photo
@@ -234,10 +236,10 @@ async def post_media(request: Request, _: None) -> schemas.Media:
         )
     finally:
         await form.close()
-    return serializers.media(view)
+    return serializers.media_json(view)
 
 
-async def edit_media(request: Request, body: schemas.MediaEdit) -> schemas.Media:
+async def edit_media(request: Request, body: schemas.MediaEdit) -> msgspec.Raw:
     viewer = require_viewer(request)
     caption = None if body.caption is UNSET else body.caption
     alt_texts = None if body.alt_texts is UNSET else body.alt_texts
@@ -246,13 +248,13 @@ async def edit_media(request: Request, body: schemas.MediaEdit) -> schemas.Media
     view = await media.edit_media(
         backends(request), viewer, path_id(request, "media"), caption, alt_texts
     )
-    return serializers.media(view)
+    return serializers.media_json(view)
 
 
-async def get_media(request: Request, _: None) -> schemas.Media:
+async def get_media(request: Request, _: None) -> msgspec.Raw:
     media_id = path_id(request, "media")
     view = await media.get_media(backends(request), media_id, optional_viewer(request))
-    return serializers.media(view)
+    return serializers.media_json(view)
 
 
 async def delete_media(request: Request, _: None) -> None:
@@ -272,7 +274,7 @@ async def unlike(request: Request, _: None) -> schemas.LikeState:
     return serializers.like_state(state)
 
 
-async def likers(request: Request, _: None) -> schemas.UserPage:
+async def likers(request: Request, _: None) -> serializers.EncodedPage:
     media_id = path_id(request, "media")
     page = await likes.likers(
         backends(request), media_id, _page(request, likes.LIKERS), optional_viewer(request)
@@ -308,7 +310,7 @@ async def get_tag(request: Request, _: None) -> schemas.Tag:
     return serializers.tag(found)
 
 
-async def tag_media(request: Request, _: None) -> schemas.MediaPage:
+async def tag_media(request: Request, _: None) -> serializers.EncodedPage:
     page = await discovery.tag_media(
         backends(request),
         request.path_params["name"],
@@ -327,7 +329,7 @@ async def search_tags(request: Request, _: None) -> schemas.TagPage:
     return schemas.TagPage([serializers.tag(t) for t in found], None)
 
 
-async def explore(request: Request, _: None) -> schemas.MediaPage:
+async def explore(request: Request, _: None) -> serializers.EncodedPage:
     page = await discovery.explore(
         backends(request), _page(request, discovery.EXPLORE), optional_viewer(request)
     )
@@ -337,7 +339,7 @@ async def explore(request: Request, _: None) -> schemas.MediaPage:
 # -- feed and activity ----------------------------------------------------------
 
 
-async def home_feed(request: Request, _: None) -> schemas.MediaPage:
+async def home_feed(request: Request, _: None) -> serializers.EncodedPage:
     viewer = require_viewer(request)
     page = await feed.home_feed(backends(request), viewer, _page(request, feed.FEED))
     return serializers.media_page(page)
@@ -444,7 +446,7 @@ def _search_query(request: Request) -> str:
     return query
 
 
-async def search_users(request: Request, _: None) -> schemas.UserPage:
+async def search_users(request: Request, _: None) -> serializers.EncodedPage:
     query = _search_query(request)
     page = await people.search_users(
         backends(request), query, _page(request, people.SEARCH), optional_viewer(request)

@@ -8,8 +8,6 @@ endpoint merges them, so any worker can answer for all.
 
 from __future__ import annotations
 
-import time
-
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -21,9 +19,6 @@ from prometheus_client import (
 from prometheus_client import multiprocess as prom_multiprocess
 from starlette.requests import Request
 from starlette.responses import Response
-
-from gramstack.api.tracking import tracked
-from gramstack.types import ASGIApp, Receive, Scope, Send
 
 REQUESTS = Counter("gramstack_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -37,43 +32,23 @@ IN_FLIGHT = Gauge(
 )
 
 
-_Labels = tuple[str, str, int]
+class RouteSamples:
+    """The labelled children per (method, route template, status), made
+    once: ``labels()`` checks and joins label values under a lock, which
+    cost as much as the samples themselves. It holds one entry per label
+    set prometheus_client already keeps."""
 
+    __slots__ = ("children",)
 
-class MetricsMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        # The labelled children per (method, route template, status):
-        # ``labels()`` checks and joins label values under a lock, which cost
-        # as much as the samples themselves. It holds one entry per label
-        # set prometheus_client already keeps.
-        self._children: dict[_Labels, tuple[Counter, Histogram]] = {}
+    def __init__(self) -> None:
+        self.children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        response, tracked_send = tracked(scope, send)
-        IN_FLIGHT.inc()
-        try:
-            await self.app(scope, receive, tracked_send)
-        finally:
-            IN_FLIGHT.dec()
-            route = scope.get("route")
-            # Label by route template, never the raw path: IDs would make
-            # the label set unbounded.
-            template = getattr(route, "path", None) or "unmatched"
-            method = scope["method"]
-            status = 500 if response.status is None else response.status
-            children = self._children.get((method, template, status))
-            if children is None:
-                children = self._children[(method, template, status)] = (
-                    REQUESTS.labels(method, template, str(status)),
-                    LATENCY.labels(method, template),
-                )
-            children[0].inc()
-            children[1].observe(time.perf_counter() - started)
+    def add(self, method: str, template: str, status: int) -> tuple[Counter, Histogram]:
+        made = self.children[(method, template, status)] = (
+            REQUESTS.labels(method, template, str(status)),
+            LATENCY.labels(method, template),
+        )
+        return made
 
 
 async def metrics_endpoint(request: Request) -> Response:

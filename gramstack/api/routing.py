@@ -9,7 +9,11 @@ its own path only, a route or mount with some matches only paths whose
 first segments are the prefix's whole segments. So each request tries the
 routes of its exact path and of its leading segments, in the table's order.
 Anything but a full match (405s, slash redirects, 404s) falls back to
-Starlette's own scan of every route, so the answers are Starlette's.
+Starlette's own scan of every route, so the answers are Starlette's. A
+plain ``Route`` is matched and entered inline (what ``Route.matches`` and
+``Route.handle`` do, without their child scope and second method check;
+a route without parameters by comparing its path, which is all its
+regular expression says).
 """
 
 from __future__ import annotations
@@ -88,7 +92,34 @@ class IndexedRouter(Router):
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            for route in self._candidates(get_route_path(scope)):
+            path = get_route_path(scope)
+            for route in self._candidates(path):
+                if type(route) is Route:
+                    # ``Route.matches`` and ``Route.handle`` inlined for a
+                    # plain route: the path once, no child scope to merge,
+                    # the method checked once.
+                    convertors = route.param_convertors
+                    if convertors:
+                        found = route.path_regex.match(path)
+                        if found is None:
+                            continue
+                        params = found.groupdict()
+                        for key, value in params.items():
+                            params[key] = convertors[key].convert(value)
+                    elif route.path == path:  # all its regular expression would say
+                        params = {}
+                    else:
+                        continue
+                    if route.methods is not None and scope["method"] not in route.methods:
+                        continue  # a partial match: Starlette's scan below answers it
+                    if "path_params" in scope:
+                        params = {**scope["path_params"], **params}
+                    scope.setdefault("router", self)
+                    scope["route"] = route
+                    scope["endpoint"] = route.endpoint
+                    scope["path_params"] = params
+                    await route.app(scope, receive, send)
+                    return
                 match, child_scope = route.matches(scope)
                 if match is Match.FULL:
                     scope.setdefault("router", self)

@@ -3,16 +3,22 @@ per-viewer flags (``followed_by_me``, ``liked_by_me``) looked up in one
 query per page rather than one per item.
 
 Records and flags come through the lease cache: a page is one multi-get
-(one round trip per cache server) and one store query for what missed.
+(one round trip per cache server) per thing it must know first (posts and
+their flags, then their owners) and one store query per kind for what
+missed.
+
 Cached values are the records as MessagePack arrays (msgspec, compiled both
 ways) with their creation time already formatted, under keys that carry the
-schema version (``cache.keys``).
+schema version (``cache.keys``). Each worker decodes a given value once:
+records are frozen, so equal bytes can share one record, and the API's
+rendered JSON is memoized on the records (``api.serializers``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TypeVar
+import functools
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import msgspec
 
@@ -41,12 +47,12 @@ async def user_id_for(b: Backends, username: str) -> int:
     return int(cached)
 
 
-R = TypeVar("R", UserRecord, MediaRecord)
-
-
 _ENCODER = msgspec.msgpack.Encoder()
-_USER_DECODER = msgspec.msgpack.Decoder(UserRecord)
-_MEDIA_DECODER = msgspec.msgpack.Decoder(MediaRecord)
+# Per worker and kind, the records of a few hot pages; a hit skips the
+# decode and the struct's construction (about 1 µs a record).
+_DECODED = 1024
+_decode_user = functools.lru_cache(maxsize=_DECODED)(msgspec.msgpack.Decoder(UserRecord).decode)
+_decode_media = functools.lru_cache(maxsize=_DECODED)(msgspec.msgpack.Decoder(MediaRecord).decode)
 
 
 def _encode(record: UserRecord | MediaRecord) -> bytes:
@@ -56,111 +62,103 @@ def _encode(record: UserRecord | MediaRecord) -> bytes:
     return _ENCODER.encode(record)
 
 
-async def _cached_records(
+def _flag(member: bool) -> bytes:
+    return b"1" if member else b"0"
+
+
+class _Found(NamedTuple):
+    users: dict[int, UserRecord]
+    media: dict[int, MediaRecord]
+    liked: set[int]
+    followed: set[int]
+
+
+async def _lookup(
     b: Backends,
-    ids: Sequence[int],
-    key_of: Callable[[int], str],
-    load: Callable[[list[int]], Awaitable[Mapping[int, R]]],
-    decoder: msgspec.msgpack.Decoder[R],
-) -> dict[int, R]:
-    by_key = {key_of(i): i for i in dict.fromkeys(ids)}
-    if not by_key:
-        return {}
+    viewer: int | None,
+    *,
+    users: Sequence[int] = (),
+    media: Sequence[int] = (),
+    liked: Sequence[int] = (),
+    followed: Sequence[int] = (),
+) -> _Found:
+    """Users and media by ID (unknown ones left out), and which of
+    ``liked`` (media) the viewer likes and which of ``followed`` (users)
+    they follow: one cache multi-get, and at most one store query per kind
+    for what missed.
 
-    async def load_many(wanted: Sequence[str]) -> dict[str, bytes]:
-        found = await load([by_key[k] for k in wanted])
-        return {key_of(i): _encode(record) for i, record in found.items()}
+    A flag is one cached b"1" or b"0" per (viewer, object) pair: a new like
+    or follow evicts exactly one key, and "no" is cached like "yes", so a
+    page seen twice asks the store nothing. The flags ride in the same
+    multi-get as the records they go with (a post's ``liked_by_me`` with
+    the post), so a page costs one round trip per thing it must know first."""
+    # A page's owners repeat (twenty posts by a handful of accounts): each
+    # key is made once. Its posts are distinct, and a repeat would only
+    # overwrite its own entry.
+    user_keys = {keys.user_key(i): i for i in dict.fromkeys(users)}
+    media_keys = {keys.media_key(i): i for i in media}
+    like_keys: dict[str, int] = {}
+    follow_keys: dict[str, int] = {}
+    if viewer is not None:
+        like_keys = {keys.liked_key(viewer, m): m for m in liked}
+        follow_keys = {keys.follows_key(viewer, u): u for u in dict.fromkeys(followed)}
+    wanted = [*user_keys, *media_keys, *like_keys, *follow_keys]
+    if not wanted:
+        return _Found({}, {}, set(), set())
 
-    cached = await b.cache.get_many_or_load(list(by_key), load_many, b.limits.cache_ttl_s)
-    return {by_key[k]: decoder.decode(v) for k, v in cached.items()}
+    async def load_many(missing: Sequence[str]) -> dict[str, bytes]:
+        loaded: dict[str, bytes] = {}
+        if missing_users := [user_keys[k] for k in missing if k in user_keys]:
+            found = await b.store.accounts.users(missing_users, viewer=viewer)
+            loaded.update({keys.user_key(i): _encode(r) for i, r in found.items()})
+        if missing_media := [media_keys[k] for k in missing if k in media_keys]:
+            posts = await b.store.media.media(missing_media, viewer=viewer)
+            loaded.update({keys.media_key(i): _encode(r) for i, r in posts.items()})
+        if viewer is None:
+            return loaded
+        if missing_likes := [like_keys[k] for k in missing if k in like_keys]:
+            yes = await b.store.reactions.liked_among(viewer, missing_likes)
+            loaded.update({keys.liked_key(viewer, m): _flag(m in yes) for m in missing_likes})
+        if missing_follows := [follow_keys[k] for k in missing if k in follow_keys]:
+            yes = await b.store.graph.followed_among(viewer, missing_follows)
+            loaded.update({keys.follows_key(viewer, u): _flag(u in yes) for u in missing_follows})
+        return loaded
+
+    cached = await b.cache.get_many_or_load(wanted, load_many, b.limits.cache_ttl_s)
+    get = cached.get
+    return _Found(
+        {i: _decode_user(v) for k, i in user_keys.items() if (v := get(k)) is not None},
+        {i: _decode_media(v) for k, i in media_keys.items() if (v := get(k)) is not None},
+        {m for k, m in like_keys.items() if get(k) == b"1"},
+        {u for k, u in follow_keys.items() if get(k) == b"1"},
+    )
 
 
 async def user_records(
     b: Backends, user_ids: Sequence[int], viewer: int | None
 ) -> dict[int, UserRecord]:
     """Users with their counts, by ID; unknown IDs are left out."""
-
-    async def load(ids: list[int]) -> Mapping[int, UserRecord]:
-        return await b.store.accounts.users(ids, viewer=viewer)
-
-    return await _cached_records(b, user_ids, keys.user_key, load, _USER_DECODER)
+    return (await _lookup(b, viewer, users=user_ids)).users
 
 
 async def media_records(
     b: Backends, media_ids: Sequence[int], viewer: int | None
 ) -> dict[int, MediaRecord]:
     """Media with their counts, by ID; deleted IDs are left out."""
-
-    async def load(ids: list[int]) -> Mapping[int, MediaRecord]:
-        return await b.store.media.media(ids, viewer=viewer)
-
-    return await _cached_records(b, media_ids, keys.media_key, load, _MEDIA_DECODER)
-
-
-def _flag(member: bool) -> bytes:
-    return b"1" if member else b"0"
-
-
-async def _users_and_flags(
-    b: Backends,
-    user_ids: Sequence[int],
-    viewer: int | None,
-    *,
-    liked: Sequence[int] = (),
-    followed: Sequence[int] = (),
-) -> tuple[dict[int, UserRecord], set[int], set[int]]:
-    """Users by ID, and which of ``liked`` (media) the viewer likes and which
-    of ``followed`` (users) they follow, in one cache multi-get and at most
-    one store query per kind for what missed.
-
-    A flag is one cached b"1" or b"0" per (viewer, object) pair: a new like
-    or follow evicts exactly one key, and "no" is cached like "yes", so a
-    page seen twice asks the store nothing."""
-    users = {keys.user_key(i): i for i in dict.fromkeys(user_ids)}
-    likes: dict[str, int] = {}
-    follows: dict[str, int] = {}
-    if viewer is not None:
-        likes = {keys.liked_key(viewer, m): m for m in dict.fromkeys(liked)}
-        follows = {keys.follows_key(viewer, u): u for u in dict.fromkeys(followed)}
-    if not (users or likes or follows):
-        return {}, set(), set()
-
-    async def load_many(wanted: Sequence[str]) -> dict[str, bytes]:
-        loaded: dict[str, bytes] = {}
-        missing_users = [users[k] for k in wanted if k in users]
-        if missing_users:
-            found = await b.store.accounts.users(missing_users, viewer=viewer)
-            loaded.update({keys.user_key(i): _encode(r) for i, r in found.items()})
-        missing_likes = [likes[k] for k in wanted if k in likes]
-        if missing_likes and viewer is not None:
-            yes = await b.store.reactions.liked_among(viewer, missing_likes)
-            loaded.update({keys.liked_key(viewer, m): _flag(m in yes) for m in missing_likes})
-        missing_follows = [follows[k] for k in wanted if k in follows]
-        if missing_follows and viewer is not None:
-            yes = await b.store.graph.followed_among(viewer, missing_follows)
-            loaded.update({keys.follows_key(viewer, u): _flag(u in yes) for u in missing_follows})
-        return loaded
-
-    wanted = [*users, *likes, *follows]
-    cached = await b.cache.get_many_or_load(wanted, load_many, b.limits.cache_ttl_s)
-    found_users = {users[k]: _USER_DECODER.decode(v) for k, v in cached.items() if k in users}
-    liked_ids = {likes[k] for k, v in cached.items() if v == b"1" and k in likes}
-    followed_ids = {follows[k] for k, v in cached.items() if v == b"1" and k in follows}
-    return found_users, liked_ids, followed_ids
+    return (await _lookup(b, viewer, media=media_ids)).media
 
 
 async def followed_among(b: Backends, viewer: int, candidates: Sequence[int]) -> set[int]:
-    _, _, followed = await _users_and_flags(b, (), viewer, followed=candidates)
-    return followed
+    return (await _lookup(b, viewer, followed=candidates)).followed
 
 
 async def liked_among(b: Backends, viewer: int, media_ids: Sequence[int]) -> set[int]:
-    _, liked, _ = await _users_and_flags(b, (), viewer, liked=media_ids)
-    return liked
+    return (await _lookup(b, viewer, liked=media_ids)).liked
 
 
 async def user_views(b: Backends, user_ids: Sequence[int], viewer: int | None) -> list[UserView]:
-    users, _, followed = await _users_and_flags(b, user_ids, viewer, followed=user_ids)
+    found = await _lookup(b, viewer, users=user_ids, followed=user_ids)
+    users, followed = found.users, found.followed
     return [
         UserView(users[uid], None if viewer is None else uid in followed)
         for uid in user_ids
@@ -178,8 +176,26 @@ async def user_view(b: Backends, user_id: int, viewer: int | None) -> UserView:
 async def media_views(
     b: Backends, media: Sequence[MediaRecord], viewer: int | None
 ) -> list[MediaView]:
-    views, _ = await _media_views(b, media, viewer, owners_followed=False)
-    return views
+    """Views of records already read, with their owners and ``liked_by_me``."""
+    owner_ids = [m.owner_id for m in media]
+    found = await _lookup(b, viewer, users=owner_ids, liked=[m.id for m in media])
+    return _views(media, found.users, found.liked)
+
+
+def _views(
+    media: Sequence[MediaRecord], owners: Mapping[int, UserRecord], liked: set[int]
+) -> list[MediaView]:
+    return [MediaView(m, owners[m.owner_id], m.id in liked) for m in media if m.owner_id in owners]
+
+
+async def _media_and_likes(
+    b: Backends, media_ids: Sequence[int], viewer: int | None
+) -> tuple[list[MediaRecord], set[int]]:
+    """The records in the order given (deleted media dropped) and which the
+    viewer likes, in one multi-get."""
+    found = await _lookup(b, viewer, media=media_ids, liked=media_ids)
+    posts = found.media
+    return [posts[i] for i in media_ids if i in posts], found.liked
 
 
 async def media_views_and_follows(
@@ -187,30 +203,19 @@ async def media_views_and_follows(
 ) -> tuple[list[MediaView], set[int]]:
     """Views in the order given (deleted media dropped), and which of their
     owners the viewer follows (the feed's filter), the follows from the same
-    multi-get as the owners and ``liked_by_me``."""
-    found = await media_records(b, media_ids, viewer)
-    media = [found[i] for i in media_ids if i in found]
-    return await _media_views(b, media, viewer, owners_followed=True)
-
-
-async def _media_views(
-    b: Backends, media: Sequence[MediaRecord], viewer: int | None, *, owners_followed: bool
-) -> tuple[list[MediaView], set[int]]:
+    multi-get as the owners."""
+    media, liked = await _media_and_likes(b, media_ids, viewer)
     owner_ids = [m.owner_id for m in media]
-    owners, liked, followed = await _users_and_flags(
-        b,
-        owner_ids,
-        viewer,
-        liked=[m.id for m in media],
-        followed=[o for o in owner_ids if o != viewer] if owners_followed else (),
+    found = await _lookup(
+        b, viewer, users=owner_ids, followed=[o for o in owner_ids if o != viewer]
     )
-    views = [MediaView(m, owners[m.owner_id], m.id in liked) for m in media if m.owner_id in owners]
-    return views, followed
+    return _views(media, found.users, liked), found.followed
 
 
 async def media_views_by_id(
     b: Backends, media_ids: Sequence[int], viewer: int | None
 ) -> list[MediaView]:
     """Views in the order given; IDs of deleted media are dropped."""
-    found = await media_records(b, media_ids, viewer)
-    return await media_views(b, [found[i] for i in media_ids if i in found], viewer)
+    media, liked = await _media_and_likes(b, media_ids, viewer)
+    owners = await user_records(b, [m.owner_id for m in media], viewer)
+    return _views(media, owners, liked)

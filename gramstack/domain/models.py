@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+import msgspec
+
 from gramstack.records import (
     ActivityRecord,
     ActivityType,
@@ -35,14 +37,15 @@ __all__ = [
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class UserView:
+# The two views a feed page makes twenty of: msgspec builds a frozen struct
+# in C, where a frozen dataclass's ``__init__`` sets each field through
+# ``object.__setattr__`` (about 0.5 µs a view).
+class UserView(msgspec.Struct, frozen=True):
     user: UserRecord
     followed_by_me: bool | None  # None: the request is anonymous
 
 
-@dataclass(frozen=True, slots=True)
-class MediaView:
+class MediaView(msgspec.Struct, frozen=True):
     media: MediaRecord
     owner: UserRecord
     liked_by_me: bool

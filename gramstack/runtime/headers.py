@@ -73,6 +73,15 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     _rejected = False
 
     def data_received(self, data: bytes) -> None:
+        if not self._head_done and len(data) <= self.max_head_bytes - self._head_bytes:
+            # The usual case, a whole request in one read under the bound:
+            # fed as it is. (Body bytes after the head count against the
+            # allowance too, harmlessly: it is reset once the message ends.)
+            if self._rejected:
+                return
+            self._head_bytes += len(data)
+            super().data_received(data)
+            return
         while data and not self._head_done:
             if self._rejected:
                 return

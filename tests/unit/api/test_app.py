@@ -12,6 +12,7 @@ from starlette.routing import Mount, Route
 
 from gramstack.api import bodies
 from gramstack.api.app import ALL_ENDPOINTS, create_app
+from gramstack.api.front import RequestFront
 from gramstack.api.openapi import openapi_document
 from gramstack.runtime.config import load_settings
 from gramstack.webhooks.sender import tls_context
@@ -95,7 +96,7 @@ def test_what_workers_share_is_built_with_the_app(tmp_path: Path) -> None:
     tls_context.cache_clear()
     bodies._decoder.cache_clear()
     application = create_app(load_settings(environ={}, overrides={"data_dir": tmp_path}))
-    assert application.middleware_stack is not None
+    assert isinstance(application.middleware_stack, RequestFront)
     assert tls_context.cache_info().currsize == 1
     kinds = {endpoint.body for endpoint in ALL_ENDPOINTS if endpoint.body is not None}
     assert len(kinds) >= 5

@@ -4,8 +4,8 @@ import asyncio
 
 import httpx
 
-from gramstack.api.deadline import DeadlineMiddleware
-from gramstack.types import Receive, Scope, Send
+from gramstack.api.front import RequestFront
+from gramstack.types import ASGIApp, Receive, Scope, Send
 
 
 async def _slow_app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -22,7 +22,12 @@ async def _own_timeout_app(scope: Scope, receive: Receive, send: Send) -> None:
     raise TimeoutError("backend timed out on its own")
 
 
-def _client(app: DeadlineMiddleware) -> httpx.AsyncClient:
+def _front(app: ASGIApp, seconds: float) -> RequestFront:
+    # The deadline as it runs: in the front, with no exception handlers.
+    return RequestFront(app, deadline_s=seconds, handlers={})
+
+
+def _client(app: RequestFront) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 
 
@@ -36,7 +41,7 @@ async def test_request_past_deadline_is_cancelled_and_answered_504() -> None:
             cancelled.set()
             raise
 
-    async with _client(DeadlineMiddleware(app, seconds=0.05)) as client:
+    async with _client(_front(app, 0.05)) as client:
         response = await client.get("/slow")
     assert response.status_code == 504
     assert response.json()["error"]["code"] == "timeout"
@@ -44,20 +49,18 @@ async def test_request_past_deadline_is_cancelled_and_answered_504() -> None:
 
 
 async def test_request_within_deadline_is_untouched() -> None:
-    async with _client(DeadlineMiddleware(_fast_app, seconds=1)) as client:
+    async with _client(_front(_fast_app, 1)) as client:
         response = await client.get("/")
     assert response.status_code == 200
     assert response.text == "ok"
 
 
-async def test_a_timeout_raised_by_the_app_itself_propagates() -> None:
-    async with _client(DeadlineMiddleware(_own_timeout_app, seconds=5)) as client:
-        try:
-            await client.get("/")
-        except TimeoutError as exc:
-            assert "on its own" in str(exc)
-        else:
-            raise AssertionError("the app's own TimeoutError was swallowed")
+async def test_a_timeout_raised_by_the_app_itself_is_not_the_deadlines() -> None:
+    # An error like any other (500), not a 504.
+    async with _client(_front(_own_timeout_app, 5)) as client:
+        response = await client.get("/")
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
 
 
 async def test_a_cancellation_from_elsewhere_is_not_taken_for_the_deadline() -> None:
@@ -67,7 +70,7 @@ async def test_a_cancellation_from_elsewhere_is_not_taken_for_the_deadline() -> 
         started.set()
         await asyncio.sleep(5)
 
-    middleware = DeadlineMiddleware(app, seconds=5)
+    middleware = _front(app, 5)
     scope: Scope = {"type": "http", "method": "GET", "path": "/"}
 
     async def receive() -> dict[str, object]:
@@ -97,7 +100,7 @@ async def test_requests_keep_their_own_deadlines_on_one_worker() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    middleware = DeadlineMiddleware(app, seconds=0.5)
+    middleware = _front(app, 0.5)
     loop = asyncio.get_running_loop()
     async with _client(middleware) as client:
         started = loop.time()
@@ -107,4 +110,4 @@ async def test_requests_keep_their_own_deadlines_on_one_worker() -> None:
         took = loop.time() - started
     assert sorted(a.status_code for a in answers) == [200] * 10 + [504] * 10
     assert 0.5 <= took < 0.5 + 0.05 + 2  # the deadline, a sweep, a busy machine
-    assert not middleware._running and not middleware._expired
+    assert not middleware.deadlines._running and not middleware.deadlines._expired

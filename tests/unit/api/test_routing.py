@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
-from starlette.routing import BaseRoute, Match, Mount, Route
+from starlette.routing import BaseRoute, Match, Mount, Route, Router
 
 from gramstack.api.app import ALL_ENDPOINTS
 from gramstack.api.endpoints import starlette_routes
@@ -104,3 +104,55 @@ async def test_partial_matches_redirects_and_misses_answer_as_starlette_does() -
         # A route added after the first request is found too.
         app.router.routes.append(Route("/a/b/d/{id}", _named))
         assert (await client.get("/a/b/d/1")).text == "/a/b/d/{id}"
+
+
+class _Recorder:
+    """A route's app that notes what the router gave it."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        scope["test.dispatched"] = (scope["route"].path, dict(scope.get("path_params", {})))
+
+
+def _recording(routes: list[BaseRoute]) -> list[BaseRoute]:
+    """The same table, every route's app a recorder."""
+    copies: list[BaseRoute] = []
+    for route in routes:
+        if isinstance(route, Mount):
+            copies.append(Mount(route.path, app=_Recorder()))
+        else:
+            assert isinstance(route, Route)
+            copies.append(Route(route.path, _Recorder(), methods=route.methods))
+    return copies
+
+
+RECORDING = _recording(ROUTES)
+
+
+async def _dispatch(router: Any, path: str, method: str) -> tuple[Any, list[Any]]:
+    scope: dict[str, Any] = {
+        "type": "http",
+        "path": path,
+        "method": method,
+        "root_path": "",
+        "scheme": "http",
+        "server": ("t", 80),
+        "query_string": b"",
+        "headers": [(b"host", b"t")],
+    }
+    sent: list[Any] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message.get("status"))
+
+    await router.app(scope, None, send)
+    return scope.get("test.dispatched"), sent
+
+
+async def test_the_inline_match_dispatches_as_starlette_does() -> None:
+    """Same route, same converted path parameters, same 404/405/redirect."""
+    indexed, scanned = IndexedRouter(RECORDING), Router(RECORDING)
+    paths = [*SAMPLE_PATHS, "/api/v1/media/notanumber", "/healthz/", "/static/app.css"]
+    for path in paths:
+        for method in METHODS:
+            expected = await _dispatch(scanned, path, method)
+            assert await _dispatch(indexed, path, method) == expected, (method, path)
