@@ -42,6 +42,9 @@ class CachedLocation(NamedTuple):
     expires_ms: int
 
 
+_new_tuple = tuple.__new__
+
+
 class SharedLocationCache:
     def __init__(self, path: Path, slots: int = 1 << 18) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,7 +77,9 @@ class SharedLocationCache:
             if slot_user == user_id:
                 if expires <= now_ms:
                     return None
-                return CachedLocation(region, target, state, epoch, expires)
+                # tuple.__new__ directly: a NamedTuple's own constructor is
+                # a Python-level function, a good part of this lookup.
+                return _new_tuple(CachedLocation, (region, target, state, epoch, expires))
             if slot_user == 0:
                 return None
         return None

@@ -17,7 +17,10 @@ def test_a_stored_entry_is_found_until_it_expires(tmp_path: Path) -> None:
     cache = SharedLocationCache(tmp_path / "p.bin", slots=64)
     assert cache.get(42, now_ms=0) is None
     cache.put(42, CachedLocation(1, 2, 1, 7, 1000))
-    assert cache.get(42, now_ms=999) == CachedLocation(1, 2, 1, 7, 1000)
+    found = cache.get(42, now_ms=999)
+    assert found == CachedLocation(1, 2, 1, 7, 1000)
+    assert isinstance(found, CachedLocation)
+    assert (found.region, found.target, found.state, found.epoch) == (1, 2, 1, 7)
     assert cache.get(42, now_ms=1000) is None
     cache.put(42, _entry(0, 8, 5000))
     assert cache.get(42, now_ms=1000) == _entry(0, 8, 5000)
