@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import NamedTuple
 
 import msgspec
@@ -66,6 +67,9 @@ def _flag(member: bool) -> bytes:
     return b"1" if member else b"0"
 
 
+_NONE: Mapping[str, int] = MappingProxyType({})
+
+
 class _Found(NamedTuple):
     users: dict[int, UserRecord]
     media: dict[int, MediaRecord]
@@ -95,13 +99,16 @@ async def _lookup(
     # A page's owners repeat (twenty posts by a handful of accounts): each
     # key is made once. Its posts are distinct, and a repeat would only
     # overwrite its own entry.
-    user_keys = {keys.user_key(i): i for i in dict.fromkeys(users)}
-    media_keys = {keys.media_key(i): i for i in media}
-    like_keys: dict[str, int] = {}
-    follow_keys: dict[str, int] = {}
+    # (A comprehension is a function call of its own, even over nothing:
+    # the kinds a call does not ask for are skipped, not iterated.)
+    user_keys = {keys.user_key(i): i for i in dict.fromkeys(users)} if users else _NONE
+    media_keys = {keys.media_key(i): i for i in media} if media else _NONE
+    like_keys = follow_keys = _NONE
     if viewer is not None:
-        like_keys = {keys.liked_key(viewer, m): m for m in liked}
-        follow_keys = {keys.follows_key(viewer, u): u for u in dict.fromkeys(followed)}
+        if liked:
+            like_keys = {keys.liked_key(viewer, m): m for m in liked}
+        if followed:
+            follow_keys = {keys.follows_key(viewer, u): u for u in dict.fromkeys(followed)}
     wanted = [*user_keys, *media_keys, *like_keys, *follow_keys]
     if not wanted:
         return _Found({}, {}, set(), set())
@@ -127,10 +134,14 @@ async def _lookup(
     cached = await b.cache.get_many_or_load(wanted, load_many, b.limits.cache_ttl_s)
     get = cached.get
     return _Found(
-        {i: _decode_user(v) for k, i in user_keys.items() if (v := get(k)) is not None},
-        {i: _decode_media(v) for k, i in media_keys.items() if (v := get(k)) is not None},
-        {m for k, m in like_keys.items() if get(k) == b"1"},
-        {u for k, u in follow_keys.items() if get(k) == b"1"},
+        {i: _decode_user(v) for k, i in user_keys.items() if (v := get(k)) is not None}
+        if user_keys
+        else {},
+        {i: _decode_media(v) for k, i in media_keys.items() if (v := get(k)) is not None}
+        if media_keys
+        else {},
+        {m for k, m in like_keys.items() if get(k) == b"1"} if like_keys else set(),
+        {u for k, u in follow_keys.items() if get(k) == b"1"} if follow_keys else set(),
     )
 
 
