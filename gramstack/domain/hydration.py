@@ -101,14 +101,14 @@ async def _lookup(
     # overwrite its own entry.
     # (A comprehension is a function call of its own, even over nothing:
     # the kinds a call does not ask for are skipped, not iterated.)
-    user_keys = {keys.user_key(i): i for i in dict.fromkeys(users)} if users else _NONE
-    media_keys = {keys.media_key(i): i for i in media} if media else _NONE
+    user_keys = keys.user_keys(dict.fromkeys(users)) if users else _NONE
+    media_keys = keys.media_keys(media) if media else _NONE
     like_keys = follow_keys = _NONE
     if viewer is not None:
         if liked:
-            like_keys = {keys.liked_key(viewer, m): m for m in liked}
+            like_keys = keys.liked_keys(viewer, liked)
         if followed:
-            follow_keys = {keys.follows_key(viewer, u): u for u in dict.fromkeys(followed)}
+            follow_keys = keys.follows_keys(viewer, dict.fromkeys(followed))
     wanted = [*user_keys, *media_keys, *like_keys, *follow_keys]
     if not wanted:
         return _Found({}, {}, set(), set())
