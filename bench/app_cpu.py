@@ -124,7 +124,16 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
 
-    asyncio.run(run())
+    # The server's event loop: uvloop when installed (``gramstack serve``
+    # picks it the same way through uvicorn's ``loop="auto"``).
+    try:
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    except ImportError:
+        loop_factory = asyncio.new_event_loop
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(run())
     return 0
 
 

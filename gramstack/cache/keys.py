@@ -5,6 +5,7 @@ prefix changes whenever a cached value's shape does."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 
 VERSION = "v2"  # v2: users and media as MessagePack arrays
 
@@ -52,6 +53,30 @@ def follows_key(follower_id: int, followee_id: int) -> str:
 def liked_key(user_id: int, media_id: int) -> str:
     """b"1" when the like exists, b"0" when not (``liked_by_me``)."""
     return f"{VERSION}:liked:{user_id}:{media_id}"
+
+
+# A page's keys at once, key -> ID (the hydration of a page builds dozens;
+# one prefix per page instead of a call per key). Spelled as the single
+# builders above, which tests/unit/cache/test_keys.py holds them to.
+
+
+def user_keys(user_ids: Iterable[int]) -> dict[str, int]:
+    prefix = f"{VERSION}:user:"
+    return {f"{prefix}{i}": i for i in user_ids}
+
+
+def media_keys(media_ids: Iterable[int]) -> dict[str, int]:
+    return {f"v2:media:{i}": i for i in media_ids}
+
+
+def follows_keys(follower_id: int, followee_ids: Iterable[int]) -> dict[str, int]:
+    prefix = f"{VERSION}:follows:{follower_id}:"
+    return {f"{prefix}{i}": i for i in followee_ids}
+
+
+def liked_keys(user_id: int, media_ids: Iterable[int]) -> dict[str, int]:
+    prefix = f"{VERSION}:liked:{user_id}:"
+    return {f"{prefix}{i}": i for i in media_ids}
 
 
 def user_search_key(prefix: str) -> str:

@@ -17,7 +17,8 @@ rendered JSON is memoized on the records (``api.serializers``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import NamedTuple
 
 import msgspec
@@ -66,6 +67,9 @@ def _flag(member: bool) -> bytes:
     return b"1" if member else b"0"
 
 
+_NONE: Mapping[str, int] = MappingProxyType({})
+
+
 class _Found(NamedTuple):
     users: dict[int, UserRecord]
     media: dict[int, MediaRecord]
@@ -95,13 +99,16 @@ async def _lookup(
     # A page's owners repeat (twenty posts by a handful of accounts): each
     # key is made once. Its posts are distinct, and a repeat would only
     # overwrite its own entry.
-    user_keys = {keys.user_key(i): i for i in dict.fromkeys(users)}
-    media_keys = {keys.media_key(i): i for i in media}
-    like_keys: dict[str, int] = {}
-    follow_keys: dict[str, int] = {}
+    # (A comprehension is a function call of its own, even over nothing:
+    # the kinds a call does not ask for are skipped, not iterated.)
+    user_keys = keys.user_keys(dict.fromkeys(users)) if users else _NONE
+    media_keys = keys.media_keys(media) if media else _NONE
+    like_keys = follow_keys = _NONE
     if viewer is not None:
-        like_keys = {keys.liked_key(viewer, m): m for m in liked}
-        follow_keys = {keys.follows_key(viewer, u): u for u in dict.fromkeys(followed)}
+        if liked:
+            like_keys = keys.liked_keys(viewer, liked)
+        if followed:
+            follow_keys = keys.follows_keys(viewer, dict.fromkeys(followed))
     wanted = [*user_keys, *media_keys, *like_keys, *follow_keys]
     if not wanted:
         return _Found({}, {}, set(), set())
@@ -127,10 +134,14 @@ async def _lookup(
     cached = await b.cache.get_many_or_load(wanted, load_many, b.limits.cache_ttl_s)
     get = cached.get
     return _Found(
-        {i: _decode_user(v) for k, i in user_keys.items() if (v := get(k)) is not None},
-        {i: _decode_media(v) for k, i in media_keys.items() if (v := get(k)) is not None},
-        {m for k, m in like_keys.items() if get(k) == b"1"},
-        {u for k, u in follow_keys.items() if get(k) == b"1"},
+        {i: _decode_user(v) for k, i in user_keys.items() if (v := get(k)) is not None}
+        if user_keys
+        else {},
+        {i: _decode_media(v) for k, i in media_keys.items() if (v := get(k)) is not None}
+        if media_keys
+        else {},
+        {m for k, m in like_keys.items() if get(k) == b"1"} if like_keys else set(),
+        {u for k, u in follow_keys.items() if get(k) == b"1"} if follow_keys else set(),
     )
 
 
@@ -188,14 +199,45 @@ def _views(
     return [MediaView(m, owners[m.owner_id], m.id in liked) for m in media if m.owner_id in owners]
 
 
-async def _media_and_likes(
-    b: Backends, media_ids: Sequence[int], viewer: int | None
-) -> tuple[list[MediaRecord], set[int]]:
-    """The records in the order given (deleted media dropped) and which the
-    viewer likes, in one multi-get."""
-    found = await _lookup(b, viewer, media=media_ids, liked=media_ids)
+# A post's owner never changes and its ID is never reused, so each worker
+# remembers the owners of the posts it has shown: a page seen before asks
+# for its posts, their flags and their owners in one multi-get. Only a
+# guess of which users to fetch: a post whose record names another owner
+# (or one forgotten, the table is bounded) costs a second multi-get, never
+# a wrong answer.
+_OWNERS_REMEMBERED = 4096
+_owner_of: dict[int, int] = {}
+
+
+def _remember_owners(media: Sequence[MediaRecord]) -> None:
+    for m in media:
+        if m.id not in _owner_of and len(_owner_of) >= _OWNERS_REMEMBERED:
+            del _owner_of[next(iter(_owner_of))]  # the oldest
+        _owner_of[m.id] = m.owner_id
+
+
+async def _media_views_by_id(
+    b: Backends, media_ids: Sequence[int], viewer: int | None, *, owners_followed: bool
+) -> tuple[list[MediaView], set[int]]:
+    """Views in the order given (deleted media dropped), and, with
+    ``owners_followed``, which of their owners the viewer follows."""
+    known = {o for i in media_ids if (o := _owner_of.get(i)) is not None}
+
+    def follows(owners: Iterable[int]) -> list[int]:
+        return [o for o in owners if o != viewer] if owners_followed else []
+
+    found = await _lookup(
+        b, viewer, media=media_ids, liked=media_ids, users=list(known), followed=follows(known)
+    )
     posts = found.media
-    return [posts[i] for i in media_ids if i in posts], found.liked
+    media = [posts[i] for i in media_ids if i in posts]
+    owners, followed = found.users, found.followed
+    if unknown := list(dict.fromkeys(m.owner_id for m in media if m.owner_id not in known)):
+        more = await _lookup(b, viewer, users=unknown, followed=follows(unknown))
+        owners = {**owners, **more.users}
+        followed = followed | more.followed
+        _remember_owners(media)
+    return _views(media, owners, found.liked), followed
 
 
 async def media_views_and_follows(
@@ -204,18 +246,12 @@ async def media_views_and_follows(
     """Views in the order given (deleted media dropped), and which of their
     owners the viewer follows (the feed's filter), the follows from the same
     multi-get as the owners."""
-    media, liked = await _media_and_likes(b, media_ids, viewer)
-    owner_ids = [m.owner_id for m in media]
-    found = await _lookup(
-        b, viewer, users=owner_ids, followed=[o for o in owner_ids if o != viewer]
-    )
-    return _views(media, found.users, liked), found.followed
+    return await _media_views_by_id(b, media_ids, viewer, owners_followed=True)
 
 
 async def media_views_by_id(
     b: Backends, media_ids: Sequence[int], viewer: int | None
 ) -> list[MediaView]:
     """Views in the order given; IDs of deleted media are dropped."""
-    media, liked = await _media_and_likes(b, media_ids, viewer)
-    owners = await user_records(b, [m.owner_id for m in media], viewer)
-    return _views(media, owners, liked)
+    views, _ = await _media_views_by_id(b, media_ids, viewer, owners_followed=False)
+    return views

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from gramstack.cache.ports import LeaseCache, ManyLoader
-from gramstack.domain import likes
+from gramstack.domain import hydration, likes
 from gramstack.domain.hydration import media_views_and_follows
 from gramstack.runtime.devcluster.memcached import MemcachedProcess
 from gramstack.storage.ports import Database
@@ -72,7 +72,7 @@ async def test_a_page_of_flags_is_one_multi_get_and_negatives_are_cached(
         return {v.media.id for v in views if v.liked_by_me}, follows
 
     assert await read_page() == ({page[0]}, {followed})
-    # Cold: the media, then owners + likes + follows together.
+    # Cold: the media and likes, then owners + follows together.
     assert cache.multi_gets == 2
     # One store query per kind, except that keys whose memcached lease is
     # held elsewhere are loaded after the lease wait, in a second one.
@@ -80,7 +80,8 @@ async def test_a_page_of_flags_is_one_multi_get_and_negatives_are_cached(
     assert 1 <= len(db.reads_of("follows")) <= 2, db.queries
 
     assert await read_page() == ({page[0]}, {followed})
-    assert cache.multi_gets == 2
+    # Warm: the owners of these posts are known, and come in the same one.
+    assert cache.multi_gets == 1
     assert db.queries == []  # warm: the nine "not liked" and the stranger's "no" were cached
 
     await likes.like(b, viewer, page[7])
@@ -90,4 +91,26 @@ async def test_a_page_of_flags_is_one_multi_get_and_negatives_are_cached(
     await unfollow(followed)
     await likes.unlike(b, viewer, page[0])
     assert await read_page() == ({page[7]}, {stranger})
+    await cache.close()
+
+
+@pytest.mark.parametrize("cache_kind", ["memory"])
+async def test_a_wrongly_remembered_owner_costs_a_round_trip_not_a_wrong_answer(
+    database: Database, memcached_pair: list[MemcachedProcess], cache_kind: str
+) -> None:
+    cache = RoundTripCounter(make_cache(cache_kind, memcached_pair))
+    b = await make_backends(database, cache, synced=False)  # type: ignore[arg-type]
+    viewer, ana, bo = [await seed_user(b, n) for n in ("viewer", "ana", "bo")]
+    post = await seed_media(b, ana)
+    # As if another store's post with this ID had been shown by this worker.
+    hydration._owner_of[post] = bo
+    views, _ = await media_views_and_follows(b, [post], viewer)
+    assert [(v.media.id, v.owner.id) for v in views] == [(post, ana)]
+    assert views[0].owner.username.startswith("ana")
+    assert cache.multi_gets == 2
+    assert hydration._owner_of[post] == ana  # corrected
+    cache.multi_gets = 0
+    views, _ = await media_views_and_follows(b, [post], viewer)
+    assert [v.owner.id for v in views] == [ana]
+    assert cache.multi_gets == 1
     await cache.close()
