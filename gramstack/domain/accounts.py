@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -33,15 +32,6 @@ class SessionGrant:
 def hash_token(token: str) -> str:
     """Only this digest is stored: a leaked sessions table grants nothing."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-@functools.lru_cache(maxsize=4096)
-def _session_key_of(token: str) -> str:
-    """The cache key of ``token``'s session. Every authenticated request
-    needs it and the same tokens come back request after request, so recent
-    ones are remembered: a pure function of the token (revocation evicts the
-    cached session under this key, it never depends on this memo)."""
-    return keys.session_key(hash_token(token))
 
 
 async def _open_session(b: Backends, user: UserRecord) -> SessionGrant:
@@ -88,12 +78,15 @@ async def authenticate(b: Backends, token: str) -> int:
     """
     if not token or len(token) > 256:
         raise Unauthorized("invalid token")
+    # Hashed on every request (under a µs) rather than remembered by token:
+    # a worker keeps no bearer token past the request that presented it.
+    token_hash = hash_token(token)
 
     async def load() -> bytes | None:
-        found = await b.store.accounts.session_user(hash_token(token))
+        found = await b.store.accounts.session_user(token_hash)
         return None if found is None else str(found).encode()
 
-    cached = await b.cache.get_or_load(_session_key_of(token), load, b.limits.cache_ttl_s)
+    cached = await b.cache.get_or_load(keys.session_key(token_hash), load, b.limits.cache_ttl_s)
     if cached is None:
         raise Unauthorized("invalid or revoked token")
     return int(cached)

@@ -8,8 +8,6 @@ import pytest
 from starlette.requests import Request
 
 from gramstack.api.auth import optional_viewer, presented_token, require_viewer
-from gramstack.cache import keys
-from gramstack.domain.accounts import _session_key_of, hash_token
 from gramstack.domain.errors import Unauthorized
 
 
@@ -43,11 +41,6 @@ def test_the_cookie_is_used_only_without_an_authorization_header() -> None:
 def test_a_latin_1_header_decodes_as_starlette_decodes_it() -> None:
     request = _request((b"authorization", "Bearer é".encode("latin-1")))
     assert presented_token(request) == ("é", False)
-
-
-def test_remembered_session_keys_are_the_keys_of_the_digests() -> None:
-    for token in ("a", "a", "b" * 256):
-        assert _session_key_of(token) == keys.session_key(hash_token(token))
 
 
 def test_the_viewer_set_on_request_state_is_read_back() -> None:
