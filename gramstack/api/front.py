@@ -61,10 +61,8 @@ class RequestFront:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         task = current_task()
-        if scope["type"] != "http" or task is None or self.deadlines.running(task):
-            # Lifespan; or a request already served on this task by an
-            # outer front, which answers for it.
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or task is None:
+            await self.app(scope, receive, send)  # lifespan
             return
         status = 0  # of the response started, once it is
 
@@ -73,6 +71,17 @@ class RequestFront:
             if message["type"] == "http.response.start":
                 status = message["status"]
             await send(message)
+
+        if self.deadlines.running(task):
+            # A request the app makes of itself on a request's task (a web
+            # page asks the API whether its object exists): its errors are
+            # answered by the same table, and the deadline and the metrics
+            # stay the outer request's.
+            try:
+                await self.app(scope, receive, tracked_send)
+            except Exception as exc:
+                await self._answer(exc, status != 0, scope, receive, tracked_send)
+            return
 
         started = perf_counter()
         deadlines = self.deadlines

@@ -56,6 +56,22 @@ async def _bug(request: Request) -> Response:
     raise RuntimeError("SELECT secret FROM internals")
 
 
+async def _asks_itself(request: Request) -> Response:
+    """As the web UI's pages do: the app asked in-process, on this task."""
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(int(message["status"]))  # type: ignore[call-overload]
+
+    inner = {**request.scope, "path": "/missing", "raw_path": b"/missing", "state": {}}
+    await request.app(inner, receive, send)
+    return PlainTextResponse(f"the inner request answered {statuses}")
+
+
 def _app(deadline_s: float = 5.0) -> Starlette:
     """The front over an indexed router, assembled as create_app does."""
     routes = [
@@ -66,6 +82,7 @@ def _app(deadline_s: float = 5.0) -> Starlette:
         Route("/signed-out", _signed_out),
         Route("/database-down", _database_down),
         Route("/bug", _bug),
+        Route("/asks-itself", _asks_itself),
     ]
     app = Starlette(routes=routes)
     app.router = IndexedRouter(routes)
@@ -265,3 +282,14 @@ async def test_lifespan_passes_through_the_front() -> None:
     await app({"type": "lifespan", "state": {}}, receive, send)  # type: ignore[arg-type]
     assert events == ["startup", "shutdown"]
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+async def test_a_request_the_app_makes_of_itself_gets_its_error_answered() -> None:
+    before = _count("GET", "/missing", 404)
+    async with _client(_app()) as client:
+        response = await client.get("/asks-itself")
+    # The inner NotFound is the inner request's 404, not the outer one's.
+    assert response.status_code == 200
+    assert response.text == "the inner request answered [404]"
+    # Counted once, as the outer request.
+    assert _count("GET", "/missing", 404) == before
