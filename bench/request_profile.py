@@ -28,6 +28,7 @@ import asyncio
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -124,12 +125,12 @@ def _top(raw: str) -> tuple[int, Counter[str], Counter[str]]:
     return busy, own, total
 
 
-def _print_shares(measured: dict[str, tuple[float, float]]) -> None:
+def _print_shares(measured: dict[str, tuple[float, float]], rounds: int) -> None:
     """Each kind as a share of the Starlette hello: its requests/s over the
     hello's (what the issue's table gives), and the hello's CPU per request
     over its own (the same figure, steadier when the box is shared)."""
     hello_rate, hello_cpu = measured["hello"]
-    print("\nShares of the Starlette hello (`hello`) measured in this run:\n")
+    print(f"\nShares of the Starlette hello (`hello`), medians of {rounds} round(s) in this run:\n")
     print("| request | requests/s | CPU µs/request | share by requests/s | share by CPU |")
     print("|---|---:|---:|---:|---:|")
     for kind, (rate, cpu_us) in measured.items():
@@ -144,6 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("kinds", nargs="+", choices=KINDS)
     parser.add_argument("--tree", type=Path, default=ROOT, help="source tree to serve")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="with --no-profile: measure every kind this many times, interleaved,"
+        " and give each kind's median (this box's speed drifts by tens of percent)",
+    )
     parser.add_argument("--no-profile", action="store_true", help="CPU per request only")
     parser.add_argument(
         "--client",
@@ -177,8 +185,10 @@ def main(argv: list[str] | None = None) -> int:
                     return _drive_wrk(base_url, path, headers, seconds)
                 return asyncio.run(_drive(base_url, path, headers, seconds))
 
-            measured: dict[str, tuple[float, float]] = {}  # kind -> (requests/s, µs CPU each)
-            for kind in args.kinds:
+            # kind -> (requests/s, µs CPU each) of every round
+            rounds: dict[str, list[tuple[float, float]]] = {}
+            plan = args.kinds * (args.rounds if args.no_profile else 1)
+            for kind in plan:
                 path, headers = targets[kind]
                 base_url, master = {
                     "hello": (hello_url, hello.pid),
@@ -194,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                 done = drive(base_url, path, headers, args.seconds)
                 elapsed = time.monotonic() - started
                 cpu_us = (_process_tree_cpu_s(master) - cpu_before) * 1e6 / max(done, 1)
-                measured[kind] = (done / elapsed, cpu_us)
+                rounds.setdefault(kind, []).append((done / elapsed, cpu_us))
                 print(
                     f"\n## {kind}: {path} ({tree.name}, {args.client}), {done} requests,"
                     f" {done / elapsed:.0f}/s, {cpu_us:.0f} µs CPU each"
@@ -209,8 +219,15 @@ def main(argv: list[str] | None = None) -> int:
                     for name, count in counts.most_common(args.top):
                         print(f"| `{name}` | {count} | {count / max(busy, 1):.1%} |")
                     print()
+            measured = {
+                kind: (
+                    statistics.median(rate for rate, _ in runs),
+                    statistics.median(cpu for _, cpu in runs),
+                )
+                for kind, runs in rounds.items()
+            }
             if "hello" in measured:
-                _print_shares(measured)
+                _print_shares(measured, len(plan) // len(args.kinds))
         finally:
             server.stop()
             if hello is not None:
