@@ -14,14 +14,27 @@ def username_key(username: str) -> str:
     return f"{VERSION}:uid:{username}"
 
 
+# The prefixes the single and the page-at-once builders below share.
+_USER = f"{VERSION}:user:"
+# A post with its photos, hashtags and mentions: v2 since carousels
+# changed the cached value's shape (a JSON object, not a flat array).
+_MEDIA = "v2:media:"
+
+
+def _follows(follower_id: int) -> str:
+    return f"{VERSION}:follows:{follower_id}:"
+
+
+def _liked(user_id: int) -> str:
+    return f"{VERSION}:liked:{user_id}:"
+
+
 def user_key(user_id: int) -> str:
-    return f"{VERSION}:user:{user_id}"
+    return f"{_USER}{user_id}"
 
 
 def media_key(media_id: int) -> str:
-    """A post with its photos, hashtags and mentions: v2 since carousels
-    changed the cached value's shape (a JSON object, not a flat array)."""
-    return f"v2:media:{media_id}"
+    return f"{_MEDIA}{media_id}"
 
 
 def session_key(token_hash: str) -> str:
@@ -47,35 +60,34 @@ def user_media_key(owner_id: int) -> str:
 
 def follows_key(follower_id: int, followee_id: int) -> str:
     """b"1" when the follow exists, b"0" when not (``followed_by_me``)."""
-    return f"{VERSION}:follows:{follower_id}:{followee_id}"
+    return f"{_follows(follower_id)}{followee_id}"
 
 
 def liked_key(user_id: int, media_id: int) -> str:
     """b"1" when the like exists, b"0" when not (``liked_by_me``)."""
-    return f"{VERSION}:liked:{user_id}:{media_id}"
+    return f"{_liked(user_id)}{media_id}"
 
 
 # A page's keys at once, key -> ID (the hydration of a page builds dozens;
-# one prefix per page instead of a call per key). Spelled as the single
-# builders above, which tests/unit/cache/test_keys.py holds them to.
+# one prefix per page instead of a call per key), on the single builders'
+# prefixes.
 
 
 def user_keys(user_ids: Iterable[int]) -> dict[str, int]:
-    prefix = f"{VERSION}:user:"
-    return {f"{prefix}{i}": i for i in user_ids}
+    return {f"{_USER}{i}": i for i in user_ids}
 
 
 def media_keys(media_ids: Iterable[int]) -> dict[str, int]:
-    return {f"v2:media:{i}": i for i in media_ids}
+    return {f"{_MEDIA}{i}": i for i in media_ids}
 
 
 def follows_keys(follower_id: int, followee_ids: Iterable[int]) -> dict[str, int]:
-    prefix = f"{VERSION}:follows:{follower_id}:"
+    prefix = _follows(follower_id)
     return {f"{prefix}{i}": i for i in followee_ids}
 
 
 def liked_keys(user_id: int, media_ids: Iterable[int]) -> dict[str, int]:
-    prefix = f"{VERSION}:liked:{user_id}:"
+    prefix = _liked(user_id)
     return {f"{prefix}{i}": i for i in media_ids}
 
 
