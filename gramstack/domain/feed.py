@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import json
 
 import msgspec
 
@@ -42,7 +41,7 @@ async def pulled_followees(b: Backends, viewer: int) -> list[int]:
 
     async def load() -> bytes | None:
         found = await b.store.graph.followed_with_followers_over(viewer, bar)
-        return json.dumps(found).encode()
+        return msgspec.json.encode(found)
 
     cached = await b.cache.get_or_load(keys.pulled_followees_key(viewer), load, _PULLED_TTL_S)
     if not cached or cached == _NONE_PULLED:
