@@ -109,10 +109,13 @@ class AkkioPlacement(Generic[S]):
         entry = self._cache.get(user_id, self._clock())
         return entry if entry is not None else await self._fetch(user_id)
 
+    @staticmethod
+    def _read_index(entry: CachedLocation) -> int:
+        """The index of the region that serves reads of this location."""
+        return entry.target if entry.state == _READ_TARGET else entry.region
+
     def _read_region(self, entry: CachedLocation) -> str:
-        if entry.state == _READ_TARGET:
-            return self.regions[entry.target]
-        return self.regions[entry.region]
+        return self.regions[self._read_index(entry)]
 
     def _write_regions(self, entry: CachedLocation) -> list[str]:
         if entry.state in _DOUBLE_WRITE:
@@ -132,9 +135,7 @@ class AkkioPlacement(Generic[S]):
         entry = self._cache.get(user_id, self._clock())
         if entry is None:
             entry = await self._fetch(user_id)
-        if entry.state == _READ_TARGET:
-            return self._store_at[entry.target]
-        return self._store_at[entry.region]
+        return self._store_at[self._read_index(entry)]
 
     async def stores_for_write(self, user_id: int) -> list[S]:
         return [self._stores[r] for r in self._write_regions(await self._lookup(user_id))]
