@@ -61,9 +61,7 @@ class SharedLocationCache:
 
     def get(self, user_id: int, now_ms: int) -> CachedLocation | None:
         """The unexpired entry for ``user_id``, or None."""
-        view, slots = self._map, self._slots
-        # ``_first``, inlined: this runs on every feed page.
-        index = (((user_id * 0x9E3779B97F4A7C15) & 0xFFFF_FFFF_FFFF_FFFF) >> 20) % slots
+        view, slots, index = self._map, self._slots, self._first(user_id)
         for _ in range(_PROBES):
             offset = index * _SLOT_SIZE
             index = index + 1 if index + 1 < slots else 0
