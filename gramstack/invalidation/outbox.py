@@ -210,11 +210,16 @@ class OutboxSyncedCache:
     # wait for a catch-up first. The check runs when the read is called,
     # after everything its caller has seen.
 
+    def _behind(self) -> bool:
+        """Whether this server may have committed outbox rows the tailer
+        has not read yet (always, without the shared head)."""
+        head = self._committed_head
+        return head is None or head() > self._tailer.position
+
     def get_or_load(
         self, key: str, loader: Loader, ttl_s: int
     ) -> Coroutine[Any, Any, bytes | None]:
-        head = self._committed_head
-        if head is None or head() > self._tailer.position:
+        if self._behind():
             return self._synced_get_or_load(key, loader, ttl_s)
         return self.inner.get_or_load(key, loader, ttl_s)
 
@@ -225,8 +230,7 @@ class OutboxSyncedCache:
     def get_many_or_load(
         self, keys: Sequence[str], loader: ManyLoader, ttl_s: int
     ) -> Coroutine[Any, Any, dict[str, bytes]]:
-        head = self._committed_head
-        if head is None or head() > self._tailer.position:
+        if self._behind():
             return self._synced_get_many_or_load(keys, loader, ttl_s)
         return self.inner.get_many_or_load(keys, loader, ttl_s)
 
@@ -237,8 +241,7 @@ class OutboxSyncedCache:
         return await self.inner.get_many_or_load(keys, loader, ttl_s)
 
     def get(self, key: str) -> Coroutine[Any, Any, bytes | None]:
-        head = self._committed_head
-        if head is None or head() > self._tailer.position:
+        if self._behind():
             return self._synced_get(key)
         return self.inner.get(key)
 
