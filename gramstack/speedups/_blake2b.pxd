@@ -21,3 +21,17 @@ cdef inline uint64_t blake2b_u64_big(const uint8_t *data, size_t size) noexcept 
     for i in range(8):
         value = (value << 8) | digest[i]
     return value
+
+
+cdef inline str use_blake2b(str name):
+    """Makes the calling module hash with the BLAKE2b named ("avx512", "avx2",
+    "portable"), or the fastest this CPU runs ("fastest"); the name of the one
+    in use. (The choice is the module's own: each compiles the header.)
+
+    All give the same bytes; the tests run each. ValueError if this CPU cannot run it.
+    """
+    cdef bytes encoded = name.encode()
+    cdef const char *chosen = _gs_blake2b_choose(encoded)
+    if chosen == NULL:
+        raise ValueError(f"this CPU does not run BLAKE2b {name!r}")
+    return chosen.decode()

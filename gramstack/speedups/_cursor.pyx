@@ -10,7 +10,7 @@ from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_New
 from libc.stdint cimport uint8_t, uint64_t
 from libc.string cimport memchr, memcmp, memcpy
 
-from gramstack.speedups._blake2b cimport _gs_blake2b, _gs_blake2b_choose
+from gramstack.speedups._blake2b cimport _gs_blake2b, use_blake2b
 
 cdef extern from "Python.h":
     void *PyUnicode_DATA(object)
@@ -196,16 +196,8 @@ cdef object _encode_slowly(str kind, object key):
 
 
 def _use_blake2b(str name="fastest"):
-    """Makes this module hash with the BLAKE2b named ("avx512", "avx2", "portable"),
-    or the fastest this CPU runs; the name of the one in use.
-
-    All give the same bytes; the tests run each. ValueError if this CPU cannot run it.
-    """
-    cdef bytes encoded = name.encode()
-    cdef const char *chosen = _gs_blake2b_choose(encoded)
-    if chosen == NULL:
-        raise ValueError(f"this CPU does not run BLAKE2b {name!r}")
-    return chosen.decode()
+    """See ``use_blake2b`` in _blake2b.pxd."""
+    return use_blake2b(name)
 
 
 _use_blake2b()
