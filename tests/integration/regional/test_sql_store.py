@@ -4,7 +4,7 @@ reads, the shape a Cassandra table would serve."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from uuid import uuid4
 
@@ -172,6 +172,20 @@ async def test_inbox_tombstone_wins_over_a_late_add(store: SqlRegionalStore) -> 
         assert "inbox_by_media" in plan, plan
 
 
+async def _sweep(
+    store: SqlRegionalStore, batch_of: Callable[[], Awaitable[list[tuple[int, int]]]]
+) -> list[tuple[int, int]]:
+    """Removes batches of 7 until none is left, each twice (a retried batch
+    changes nothing); the items swept, each once."""
+    swept: list[tuple[int, int]] = []
+    while batch := await batch_of():
+        assert len(batch) <= 7 and not set(batch) & set(swept)
+        await store.remove_activities(batch)
+        await store.remove_activities(batch)
+        swept += batch
+    return swept
+
+
 async def test_an_actors_items_are_swept_in_bounded_batches_across_partitions(
     store: SqlRegionalStore,
 ) -> None:
@@ -182,12 +196,7 @@ async def test_an_actors_items_are_swept_in_bounded_batches_across_partitions(
             actor = 3 if n < 2 else 4
             await store.add_activity(owner, ActivityRecord(item, "mention", actor, 500, item))
     await store.remove_activity(1, 100)
-    swept: list[tuple[int, int]] = []
-    while batch := await store.activity_by_actor(3, 7):
-        assert len(batch) <= 7 and not set(batch) & set(swept)
-        await store.remove_activities(batch)
-        await store.remove_activities(batch)  # a retried batch changes nothing
-        swept += batch
+    swept = await _sweep(store, lambda: store.activity_by_actor(3, 7))
     assert sorted(swept) == [(o, o * 100 + n) for o in USERS for n in (0, 1)][1:]
     for owner in USERS:
         assert [a.actor_id for a in await store.activity_page(owner, None, 100)] == [4]
@@ -228,12 +237,7 @@ async def test_a_posts_items_are_swept_in_bounded_batches_across_partitions(
             media = 500 if n < 2 else 501
             await store.add_activity(owner, ActivityRecord(item, "mention", n + 3, media, item))
     await store.remove_activity(1, 100)
-    swept: list[tuple[int, int]] = []
-    while batch := await store.activity_for_media(500, 7):
-        assert len(batch) <= 7 and not set(batch) & set(swept)
-        await store.remove_activities(batch)
-        await store.remove_activities(batch)  # a retried batch changes nothing
-        swept += batch
+    swept = await _sweep(store, lambda: store.activity_for_media(500, 7))
     assert sorted(swept) == [(o, o * 100 + n) for o in USERS for n in (0, 1)][1:]
     for owner in USERS:
         assert [a.media_id for a in await store.activity_page(owner, None, 100)] == [501]
