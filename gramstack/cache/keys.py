@@ -53,6 +53,11 @@ def write_lsn_key(user_id: int) -> str:
     return f"{VERSION}:wlsn:{user_id}"
 
 
+def timeline_key(user_id: int) -> str:
+    """The media IDs of the newest page of one user's home timeline."""
+    return f"{VERSION}:timeline:{user_id}"
+
+
 def user_media_key(owner_id: int) -> str:
     """The IDs of the newest page of one user's media (first page only)."""
     return f"{VERSION}:umedia:{owner_id}"

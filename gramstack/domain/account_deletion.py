@@ -116,6 +116,7 @@ async def follower_step(b: Backends, user_id: int, batch: Batch | None = None) -
         [follower for _, follower in todo],
         lambda region, followers: region.remove_author_from_timelines(followers, user_id),
     )
+    await b.store.timeline_marks.timelines_changed([follower for _, follower in todo])
     await b.store.erasure.delete_follows([follow_id for follow_id, _ in todo])
     return todo
 
@@ -239,6 +240,7 @@ async def final_step(b: Backends, user_id: int) -> None:
         await b.blobs.delete(avatar_blob_keys(avatar))
     await b.write_regional(user_id, lambda r: r.delete_partition(user_id))
     await b.store.inbox_marks.forget(user_id)
+    await b.store.timeline_marks.forget(user_id)
     await b.store.erasure.delete_account(user_id)
 
 

@@ -31,6 +31,7 @@ async def _fanout_media(b: Backends, job: jobs.FanoutMedia) -> None:
     media_id, author = job.media_id, job.author_id
     if job.after < 0:
         await b.write_regional(author, lambda r: r.add_to_timelines([author], media_id, author))
+        await b.store.timeline_marks.timelines_changed([author])
         if await is_pulled(b, author):
             return
     # Followers in ascending ID order from the (followee_id, follower_id)
@@ -42,6 +43,7 @@ async def _fanout_media(b: Backends, job: jobs.FanoutMedia) -> None:
     await b.write_regional_many(
         followers, lambda region, user_ids: region.add_to_timelines(user_ids, media_id, author)
     )
+    await b.store.timeline_marks.timelines_changed(followers)
     if len(followers) == FANOUT_BATCH:
         # Large audiences are done in batches, each its own job, so one
         # celebrity post does not hold a worker for minutes.

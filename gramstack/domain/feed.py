@@ -2,6 +2,14 @@
 posts of the accounts they follow that are too large to fan out, hydrated,
 minus what was deleted or unfollowed since it was fanned out.
 
+The newest ``TIMELINE_CACHED`` IDs of each timeline are cached as one
+list, so a first page (and the next few) reads no regional store: every
+write that adds to a timeline (fan-out, a post's author, a follow's
+backfill, an unfollow's cleanup) bumps the timeline's mark in the primary
+store afterwards, and the invalidation rules evict the list in every
+process. Removals that name no timeline (a deleted post) are not marked:
+the page drops deleted posts anyway, and reads on past the list's end.
+
 Pulled accounts (more than ``fanout_pull_threshold`` followers, see
 ``domain.fanout``) are merged by media ID: each source yields its newest
 IDs below the cursor, and the page is the newest of their union, so the
@@ -14,6 +22,7 @@ drops duplicates) rather than missed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 
 import msgspec
@@ -23,7 +32,8 @@ from gramstack.domain.backends import Backends
 from gramstack.domain.hydration import media_views_and_follows
 from gramstack.domain.media import FIRST_PAGE, newest_media_ids
 from gramstack.domain.models import MediaView, Page, PageRequest
-from gramstack.domain.pagination import encode_cursor
+from gramstack.domain.pagination import MAX_LIMIT, encode_cursor
+from gramstack.regional.ports import RegionalStore
 
 FEED = "feed"
 _MAX_SCANS = 5
@@ -32,6 +42,14 @@ _MAX_SCANS = 5
 _PULLED_TTL_S = 60
 _PULLED_DECODER = msgspec.json.Decoder(list[int])
 _NONE_PULLED = b"[]"
+# The largest page, plus one to know whether there is more.
+TIMELINE_CACHED = MAX_LIMIT + 1
+_TIMELINE_ENCODER = msgspec.msgpack.Encoder()
+# Per worker, the lists of a few hundred timelines decoded once: equal
+# bytes decode to the same IDs, and a tuple cannot be changed by a reader.
+_decode_timeline = functools.lru_cache(maxsize=1024)(
+    msgspec.msgpack.Decoder(tuple[int, ...]).decode
+)
 
 
 async def pulled_followees(b: Backends, viewer: int) -> list[int]:
@@ -47,6 +65,33 @@ async def pulled_followees(b: Backends, viewer: int) -> list[int]:
     if not cached or cached == _NONE_PULLED:
         return []  # most people follow no pulled account: nothing to decode
     return _PULLED_DECODER.decode(cached)
+
+
+async def newest_timeline_ids(b: Backends, region: RegionalStore, viewer: int) -> tuple[int, ...]:
+    """The newest ``TIMELINE_CACHED`` media IDs of ``viewer``'s timeline,
+    newest first, cached; fewer means these are all of them."""
+
+    async def load() -> bytes | None:
+        # From the store's leader: a list refilled just after its eviction
+        # from a follower that has not replayed the write yet would keep the
+        # old page for the key's whole lifetime.
+        ids = await region.timeline_page(viewer, None, TIMELINE_CACHED, fresh=True)
+        return _TIMELINE_ENCODER.encode(ids)
+
+    cached = await b.cache.get_or_load(keys.timeline_key(viewer), load, b.limits.cache_ttl_s)
+    return _decode_timeline(cached) if cached else ()
+
+
+async def _timeline_ids(
+    b: Backends, region: RegionalStore, viewer: int, after: int | None, n: int
+) -> list[int]:
+    """``viewer``'s ``n`` newest timeline IDs below ``after``: from the
+    cached newest list when it reaches that far, else one store read."""
+    newest = await newest_timeline_ids(b, region, viewer)
+    below = list(newest[:n] if after is None else [i for i in newest if i < after][:n])
+    if len(below) >= n or len(newest) < TIMELINE_CACHED:
+        return below
+    return await region.timeline_page(viewer, after, n)
 
 
 async def _recent_ids(
@@ -70,9 +115,9 @@ async def _newest_ids(
     region = await b.region_for(viewer)
     if not pulled:
         # One source: awaited in this task (a gather would wrap it in one).
-        return await region.timeline_page(viewer, after, n)
+        return await _timeline_ids(b, region, viewer, after, n)
     sources = await asyncio.gather(
-        region.timeline_page(viewer, after, n),
+        _timeline_ids(b, region, viewer, after, n),
         *(_recent_ids(b, author, viewer, after, n) for author in pulled),
     )
     merged = heapq.merge(*sources, reverse=True)

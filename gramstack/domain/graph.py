@@ -34,6 +34,7 @@ async def follow(b: Backends, viewer: int, username: str) -> UserView:
         recent = await b.store.media.user_media_page(target, None, BACKFILL_POSTS, viewer=viewer)
         entries = [(m.id, m.owner_id) for m in recent]
         await b.write_regional(viewer, lambda r: r.add_many_to_timeline(viewer, entries))
+        await b.store.timeline_marks.timelines_changed([viewer])
     return await user_view(b, target, viewer)
 
 
@@ -45,6 +46,7 @@ async def unfollow(b: Backends, viewer: int, username: str) -> UserView:
             tx.enqueue(jobs.inbox_remove(b.next_id(), target, removed))
     if removed is not None:
         await b.write_regional(viewer, lambda r: r.remove_author_from_timeline(viewer, target))
+        await b.store.timeline_marks.timelines_changed([viewer])
     return await user_view(b, target, viewer)
 
 

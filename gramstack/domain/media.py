@@ -155,6 +155,7 @@ async def post_media(
         raise
     # Followers get it through the queue; the author sees it at once.
     await b.write_regional(viewer, lambda r: r.add_to_timelines([viewer], media_id, viewer))
+    await b.store.timeline_marks.timelines_changed([viewer])
     return (await media_views(b, [record], viewer))[0]
 
 

@@ -111,6 +111,11 @@ def _inbox_marks(change: ChangedRow) -> list[str]:
     return [] if found is None else [keys.unread_key(found[0])]
 
 
+def _timeline_marks(change: ChangedRow) -> list[str]:
+    found = _ints(change, "user_id")
+    return [] if found is None else [keys.timeline_key(found[0])]
+
+
 Rule = Callable[[ChangedRow], list[str]]
 
 # table -> (columns the rule reads, rule)
@@ -123,6 +128,7 @@ RULES: Mapping[str, tuple[tuple[str, ...], Rule]] = {
     "sessions": (("token_hash",), _sessions),
     "media_tags": (("tag", "media_id"), _media_tags),
     "inbox_marks": (("user_id",), _inbox_marks),
+    "timeline_marks": (("user_id",), _timeline_marks),
 }
 TABLES: tuple[str, ...] = tuple(RULES)
 COLUMNS: Mapping[str, tuple[str, ...]] = {table: rule[0] for table, rule in RULES.items()}

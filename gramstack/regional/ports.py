@@ -30,8 +30,11 @@ class RegionalStore(Protocol):
 
     async def remove_media_from_timelines(self, media_id: int) -> None: ...
 
-    async def timeline_page(self, user_id: int, after: int | None, limit: int) -> list[int]:
-        """Media IDs, newest first, strictly older than ``after``."""
+    async def timeline_page(
+        self, user_id: int, after: int | None, limit: int, *, fresh: bool = False
+    ) -> list[int]:
+        """Media IDs, newest first, strictly older than ``after``; with
+        ``fresh``, from the store's leader (as ``Database.read``)."""
         ...
 
     async def add_activity(self, user_id: int, activity: ActivityRecord) -> None: ...

@@ -202,8 +202,10 @@ class SqlRegionalStore:
         async with self.db.write() as conn:
             await conn.execute("DELETE FROM timeline WHERE media_id + 0 = $1", media_id)
 
-    async def timeline_page(self, user_id: int, after: int | None, limit: int) -> list[int]:
-        async with self.db.read(for_user=user_id) as conn:
+    async def timeline_page(
+        self, user_id: int, after: int | None, limit: int, *, fresh: bool = False
+    ) -> list[int]:
+        async with self.db.read(for_user=user_id, fresh=fresh) as conn:
             rows = await conn.fetch(
                 "SELECT media_id FROM timeline WHERE user_id = $1 AND media_id < $2"
                 " ORDER BY media_id DESC LIMIT $3",

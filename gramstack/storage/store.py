@@ -23,6 +23,7 @@ from gramstack.storage.placement import SqlLocationTable
 from gramstack.storage.ports import Database, OnCommit
 from gramstack.storage.queue import SqlJobQueue
 from gramstack.storage.reactions import SqlReactionStore
+from gramstack.storage.timeline_marks import SqlTimelineMarks
 from gramstack.storage.transaction import Writer
 from gramstack.storage.webhooks import SqlWebhookStore
 
@@ -58,6 +59,7 @@ class PrimaryStore:
         self.discovery = SqlDiscoveryStore(writer)
         self.people = SqlPeopleStore(db)
         self.inbox_marks = SqlInboxMarks(writer)
+        self.timeline_marks = SqlTimelineMarks(writer)
         self.queue = SqlJobQueue(db)
         self.placement = SqlLocationTable(db)
         self.leases = SqlIdShardLeases(db)

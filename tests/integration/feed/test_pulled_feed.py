@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -26,6 +27,7 @@ from tests.api.conftest import (
     signup_user,
     unfollow,
 )
+from tests.support.postgres import own_database_env
 from tests.support.server import ServerProcess, start_server
 
 FEED = f"{API}/feed"
@@ -37,12 +39,16 @@ def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
     env = {"GRAMSTACK_FANOUT_PULL_THRESHOLD": str(THRESHOLD)}
-    if request.param == "postgres":
-        cluster: ClusterState = request.getfixturevalue("pg_cluster")
-        env.update(cluster.env)
-    proc = start_server(tmp_path_factory.mktemp(f"pulled-{request.param}"), env=env, workers=2)
-    yield proc
-    assert proc.stop() == 0, proc.log()
+    with ExitStack() as stack:
+        if request.param == "postgres":
+            # A database of its own: the fan-out jobs must run on this
+            # server, which holds the regional store the feed reads.
+            cluster: ClusterState = request.getfixturevalue("pg_cluster")
+            env.update(stack.enter_context(own_database_env(cluster, "pulled")))
+        data_dir = tmp_path_factory.mktemp(f"pulled-{request.param}")
+        proc = start_server(data_dir, env=env, workers=2)
+        yield proc
+        assert proc.stop() == 0, proc.log()
 
 
 @pytest.fixture

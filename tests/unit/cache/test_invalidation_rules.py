@@ -42,6 +42,12 @@ def test_an_inbox_write_or_seen_mark_evicts_the_unread_count() -> None:
     assert keys_for([Change("inbox_marks", "update", {"user_id": 5})]) == [keys.unread_key(5)]
 
 
+def test_a_timeline_write_evicts_its_cached_first_page() -> None:
+    assert keys_for([Change("timeline_marks", "update", {"user_id": 5})]) == [keys.timeline_key(5)]
+    assert keys_for([Change("timeline_marks", "delete", {"user_id": 5})]) == [keys.timeline_key(5)]
+    assert keys_for([Change("timeline_marks", "update", {})]) == []
+
+
 def test_a_search_word_evicts_the_results_of_each_prefix() -> None:
     assert keys_for([Change("user_words", "delete", {"word": "ana", "user_id": 4})]) == [
         keys.user_search_key("a"),
@@ -66,6 +72,7 @@ def test_the_outbox_records_the_columns_the_rules_read() -> None:
         "likes",
         "sessions",
         "inbox_marks",
+        "timeline_marks",
         "media_tags",
     }
     changes = [Change("likes", "insert", {"user_id": 2, "media_id": 7})]
