@@ -75,25 +75,39 @@ def liked_key(user_id: int, media_id: int) -> str:
 
 # A page's keys at once, key -> ID (the hydration of a page builds dozens;
 # one prefix per page instead of a call per key), on the single builders'
-# prefixes.
+# prefixes. The decimal text of an ID is remembered: formatting an 18-digit
+# int is most of what a key costs, and a page's posts and owners come back
+# page after page (a post's two keys, the record and the viewer's flag,
+# share one text).
+_DECIMALS_KEPT = 4096
+_decimals: dict[int, str] = {}
+
+
+def _decimal(i: int) -> str:
+    if len(_decimals) >= _DECIMALS_KEPT:
+        _decimals.clear()  # cheaper than ordering them, and refilled by a page
+    text = _decimals[i] = str(i)
+    return text
 
 
 def user_keys(user_ids: Iterable[int]) -> dict[str, int]:
-    return {f"{_USER}{i}": i for i in user_ids}
+    known = _decimals.get
+    return {_USER + (known(i) or _decimal(i)): i for i in user_ids}
 
 
 def media_keys(media_ids: Iterable[int]) -> dict[str, int]:
-    return {f"{_MEDIA}{i}": i for i in media_ids}
+    known = _decimals.get
+    return {_MEDIA + (known(i) or _decimal(i)): i for i in media_ids}
 
 
 def follows_keys(follower_id: int, followee_ids: Iterable[int]) -> dict[str, int]:
-    prefix = _follows(follower_id)
-    return {f"{prefix}{i}": i for i in followee_ids}
+    prefix, known = _follows(follower_id), _decimals.get
+    return {prefix + (known(i) or _decimal(i)): i for i in followee_ids}
 
 
 def liked_keys(user_id: int, media_ids: Iterable[int]) -> dict[str, int]:
-    prefix = _liked(user_id)
-    return {f"{prefix}{i}": i for i in media_ids}
+    prefix, known = _liked(user_id), _decimals.get
+    return {prefix + (known(i) or _decimal(i)): i for i in media_ids}
 
 
 def user_search_key(prefix: str) -> str:
