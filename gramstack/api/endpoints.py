@@ -134,7 +134,10 @@ class _RouteApp:
         # object the path names (404), the rate limit before the body.
         who = serving.auth
         if who != "none":
-            request.state.viewer = await auth.viewer(request, required=who == "required")
+            # ``request.state.viewer``, set in the dict that ``request.state``
+            # wraps (the scope's): no State object built on every request.
+            viewer = await auth.viewer(request, required=who == "required")
+            scope.setdefault("state", {})["viewer"] = viewer
         limit = serving.rate_limit
         if limit is not None:
             await ratelimits.spend(
