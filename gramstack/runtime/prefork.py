@@ -134,7 +134,9 @@ def _worker_class(settings: Settings) -> type[UvicornWorker]:
     """uvicorn's worker, on HTTP/1.1 whose request heads are bounded, taking
     X-Forwarded-For only from ``trusted_proxies``. (uvicorn would otherwise
     trust gunicorn's ``forwarded_allow_ips``, loopback by default, which lets
-    any local caller pick its own client address.)"""
+    any local caller pick its own client address.) No ``Server`` header:
+    it tells a scanner which software to try, and uvicorn checks each header
+    of every response against two regular expressions."""
     protocol = bounded_head_protocol(settings.max_header_bytes)
     trusted = [str(network) for network in settings.trusted_proxies]
     options = {
@@ -142,6 +144,7 @@ def _worker_class(settings: Settings) -> type[UvicornWorker]:
         "http": protocol,
         "proxy_headers": bool(trusted),
         "forwarded_allow_ips": trusted,
+        "server_header": False,
     }
     return type("GramstackWorker", (UvicornWorker,), {"CONFIG_KWARGS": options})
 

@@ -17,7 +17,10 @@ def test_workers_tune_the_collector_and_freeze_their_warm_heap(tmp_path: Path) -
     )
     try:
         for _ in range(10):
-            assert httpx.get(server.base_url + "/healthz", timeout=30).status_code == 200
+            answer = httpx.get(server.base_url + "/healthz", timeout=30)
+            assert answer.status_code == 200
+            # HTTP/1.1's Date, and no Server header naming the software.
+            assert "date" in answer.headers and "server" not in answer.headers
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and server.log().count("froze its warm heap") < 2:
             time.sleep(0.1)
