@@ -17,7 +17,7 @@ rendered JSON is memoized on the records (``api.serializers``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -132,17 +132,23 @@ async def _lookup(
         return loaded
 
     cached = await b.cache.get_many_or_load(wanted, load_many, b.limits.cache_ttl_s)
+    # Loops in this frame: on Python 3.11 each comprehension is a call of
+    # its own, as much as the loop's whole work for a one-post page.
     get = cached.get
-    return _Found(
-        {i: _decode_user(v) for k, i in user_keys.items() if (v := get(k)) is not None}
-        if user_keys
-        else {},
-        {i: _decode_media(v) for k, i in media_keys.items() if (v := get(k)) is not None}
-        if media_keys
-        else {},
-        {m for k, m in like_keys.items() if get(k) == b"1"} if like_keys else set(),
-        {u for k, u in follow_keys.items() if get(k) == b"1"} if follow_keys else set(),
-    )
+    found = _Found({}, {}, set(), set())
+    for k, i in user_keys.items():
+        if (v := get(k)) is not None:
+            found.users[i] = _decode_user(v)
+    for k, i in media_keys.items():
+        if (v := get(k)) is not None:
+            found.media[i] = _decode_media(v)
+    for k, i in like_keys.items():
+        if get(k) == b"1":
+            found.liked.add(i)
+    for k, i in follow_keys.items():
+        if get(k) == b"1":
+            found.followed.add(i)
+    return found
 
 
 async def user_records(
@@ -221,23 +227,39 @@ async def _media_views_by_id(
 ) -> tuple[list[MediaView], set[int]]:
     """Views in the order given (deleted media dropped), and, with
     ``owners_followed``, which of their owners the viewer follows."""
-    known = {o for i in media_ids if (o := _owner_of.get(i)) is not None}
-
-    def follows(owners: Iterable[int]) -> list[int]:
-        return [o for o in owners if o != viewer] if owners_followed else []
-
+    # Loops, not comprehensions, as in ``_lookup``: this runs for every post
+    # read, most often for a single one.
+    known: dict[int, None] = {}
+    remembered = _owner_of.get
+    for i in media_ids:
+        if (o := remembered(i)) is not None:
+            known[o] = None
+    owner_ids = list(known)
+    follows = [o for o in owner_ids if o != viewer] if owners_followed else []
     found = await _lookup(
-        b, viewer, media=media_ids, liked=media_ids, users=list(known), followed=follows(known)
+        b, viewer, media=media_ids, liked=media_ids, users=owner_ids, followed=follows
     )
-    posts = found.media
-    media = [posts[i] for i in media_ids if i in posts]
-    owners, followed = found.users, found.followed
-    if unknown := list(dict.fromkeys(m.owner_id for m in media if m.owner_id not in known)):
-        more = await _lookup(b, viewer, users=unknown, followed=follows(unknown))
+    posts, owners, followed = found.media, found.users, found.followed
+    media: list[MediaRecord] = []
+    unknown: dict[int, None] = {}
+    for i in media_ids:
+        if (m := posts.get(i)) is not None:
+            media.append(m)
+            if m.owner_id not in known:
+                unknown[m.owner_id] = None
+    if unknown:
+        others = list(unknown)
+        follows = [o for o in others if o != viewer] if owners_followed else []
+        more = await _lookup(b, viewer, users=others, followed=follows)
         owners = {**owners, **more.users}
         followed = followed | more.followed
         _remember_owners(media)
-    return _views(media, owners, found.liked), followed
+    liked = found.liked
+    views: list[MediaView] = []
+    for m in media:
+        if (owner := owners.get(m.owner_id)) is not None:
+            views.append(MediaView(m, owner, m.id in liked))
+    return views, followed
 
 
 async def media_views_and_follows(
