@@ -31,7 +31,9 @@ _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def _backends(request: Request) -> Backends:
-    backends: Backends = request.scope["app"].state.backends
+    # ``request.app.state.backends``, read from the dict the app's State
+    # wraps: State's ``__getattr__`` is a Python call, on every request.
+    backends: Backends = request.scope["app"].state._state["backends"]
     return backends
 
 

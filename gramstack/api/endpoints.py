@@ -85,7 +85,8 @@ def json_response(value: object, status: int = 200) -> Response:
 
 
 def backends(request: Request) -> Backends:
-    found: Backends = request.app.state.backends
+    # As ``auth._backends``: without State's ``__getattr__``.
+    found: Backends = request.scope["app"].state._state["backends"]
     return found
 
 
