@@ -10,8 +10,9 @@ for an exception handler.
 
 What it does:
 - the counter and histogram labelled by method, route template (never
-  the raw path: IDs would make the label set unbounded) and status, and
-  the in-flight gauge (sampled by the deadline sweep);
+  the raw path: IDs would make the label set unbounded) and status,
+  added up per worker and flushed by the deadline sweep, and the in-flight
+  gauge (sampled by the same sweep; gramstack.api.metrics);
 - a request past the deadline is cancelled and answered 504
   (gramstack.api.deadline);
 - an exception with a handler (the domain error table, HTTP errors) is
@@ -33,7 +34,7 @@ from starlette.responses import Response
 
 from gramstack.api.deadline import RequestDeadlines
 from gramstack.api.errors import error_response
-from gramstack.api.metrics import IN_FLIGHT, RouteSamples
+from gramstack.api.metrics import SAMPLES, sampled
 from gramstack.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("gramstack.api")
@@ -50,13 +51,13 @@ class RequestFront:
         handlers: Mapping[type[Exception], ErrorHandler],
     ) -> None:
         self.app = app
-        # Set by the deadline sweep, every tenth of the deadline (at most
-        # a quarter of a second) while requests run, and once more when
-        # none is left: a gauge is read as a sample anyway, and an
+        # The deadline sweep runs every tenth of the deadline (at most a
+        # quarter of a second) while requests run, and once more when none
+        # is left: it sets the in-flight gauge (read as a sample anyway; an
         # increment and a decrement a request cost as much as the counter
-        # and histogram together.
-        self.deadlines = RequestDeadlines(deadline_s, on_sweep=IN_FLIGHT.set)
-        self.samples = RouteSamples()
+        # and histogram together) and flushes the requests recorded since.
+        self.deadlines = RequestDeadlines(deadline_s, on_sweep=sampled)
+        self.samples = SAMPLES
         self._handlers = dict(handlers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -113,12 +114,7 @@ class RequestFront:
             template = getattr(route, "path", None) or "unmatched"
             method = scope["method"]
             # Nothing sent: the client went away, or a bug after the headers.
-            code = status or 500
-            children = self.samples.children.get((method, template, code))
-            if children is None:
-                children = self.samples.add(method, template, code)
-            children[0].inc()
-            children[1].observe(perf_counter() - started)
+            self.samples.record(method, template, status or 500, perf_counter() - started)
 
     async def _answer(
         self, failure: Exception, started: bool, scope: Scope, receive: Receive, send: Send

@@ -4,9 +4,20 @@ With several worker processes each keeps its own samples in files under
 the ``metrics_dir`` setting (``gramstack serve`` installs
 gramstack.runtime.process_metrics before anything builds a metric); the
 endpoint merges them, so any worker can answer for all.
+
+A request's count and latency are first added up per worker in plain
+Python (``RouteSamples.record``) and handed to prometheus_client in bulk
+by ``flush``: the request front's deadline sweep calls it at most a quarter
+of a second apart while requests run (and once after the last), and
+``/metrics`` before it answers. Recording a request this way costs a
+quarter of a Counter increment plus a Histogram observation (three stores
+to the shared files, each through a Python wrapper or two); a scrape may
+miss at most one sweep interval of another worker's requests.
 """
 
 from __future__ import annotations
+
+from bisect import bisect_left
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -32,26 +43,80 @@ IN_FLIGHT = Gauge(
 )
 
 
-class RouteSamples:
-    """The labelled children per (method, route template, status), made
-    once: ``labels()`` checks and joins label values under a lock, which
-    cost as much as the samples themselves. It holds one entry per label
-    set prometheus_client already keeps."""
+# The histogram's upper bounds, +Inf last, as prometheus_client keeps them.
+_BOUNDS: tuple[float, ...] = tuple(LATENCY._upper_bounds)
 
-    __slots__ = ("children",)
+
+class _Pending:
+    """One label set's requests since the last flush."""
+
+    __slots__ = ("buckets", "count", "seconds")
 
     def __init__(self) -> None:
-        self.children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self.count = 0
+        self.seconds = 0.0
+        self.buckets = [0] * len(_BOUNDS)  # per bucket, not cumulative
 
-    def add(self, method: str, template: str, status: int) -> tuple[Counter, Histogram]:
-        made = self.children[(method, template, status)] = (
-            REQUESTS.labels(method, template, str(status)),
-            LATENCY.labels(method, template),
-        )
-        return made
+    def clear(self) -> None:
+        self.count, self.seconds = 0, 0.0
+        self.buckets = [0] * len(_BOUNDS)
+
+
+class RouteSamples:
+    """Per (method, route template, status): the requests recorded since
+    the last flush, and the labelled children they are flushed to (made
+    once: ``labels()`` checks and joins label values under a lock)."""
+
+    __slots__ = ("_children", "_pending")
+
+    def __init__(self) -> None:
+        self._pending: dict[tuple[str, str, int], _Pending] = {}
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def record(self, method: str, template: str, status: int, seconds: float) -> None:
+        key = (method, template, status)
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = self._pending[key] = _Pending()
+        pending.count += 1
+        pending.seconds += seconds
+        # Histogram.observe's bucket: the first bound at or above the value.
+        pending.buckets[bisect_left(_BOUNDS, seconds)] += 1
+
+    def flush(self) -> None:
+        for key, pending in self._pending.items():
+            if not pending.count:
+                continue
+            children = self._children.get(key)
+            if children is None:
+                method, template, status = key
+                children = self._children[key] = (
+                    REQUESTS.labels(method, template, str(status)),
+                    LATENCY.labels(method, template),
+                )
+            requests, latency = children
+            requests.inc(pending.count)
+            # What ``observe`` does once per request, in bulk: the sum and
+            # each bucket are prometheus_client's own values.
+            latency._sum.inc(pending.seconds)
+            for bucket, n in zip(latency._buckets, pending.buckets, strict=True):
+                if n:
+                    bucket.inc(n)
+            pending.clear()
+
+
+# The one per process: the request front records into it, /metrics flushes it.
+SAMPLES = RouteSamples()
+
+
+def sampled(in_flight: int) -> None:
+    """The deadline sweep's report: set the in-flight gauge, flush the rest."""
+    IN_FLIGHT.set(in_flight)
+    SAMPLES.flush()
 
 
 async def metrics_endpoint(request: Request) -> Response:
+    SAMPLES.flush()  # this worker's requests so far; the others', within a sweep
     directory = request.app.state.settings.metrics_dir
     if directory is not None:
         registry = CollectorRegistry()
