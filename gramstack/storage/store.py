@@ -15,15 +15,14 @@ from gramstack.storage.accounts import SqlAccountStore
 from gramstack.storage.discovery import SqlDiscoveryStore
 from gramstack.storage.erasure import SqlAccountErasure
 from gramstack.storage.graph import SqlGraphStore
-from gramstack.storage.inbox_marks import SqlInboxMarks
 from gramstack.storage.leases import SqlIdShardLeases, SqlRateLimitBuckets
+from gramstack.storage.marks import SqlInboxMarks, SqlTimelineMarks
 from gramstack.storage.media import SqlMediaStore
 from gramstack.storage.people import SqlPeopleStore
 from gramstack.storage.placement import SqlLocationTable
 from gramstack.storage.ports import Database, OnCommit
 from gramstack.storage.queue import SqlJobQueue
 from gramstack.storage.reactions import SqlReactionStore
-from gramstack.storage.timeline_marks import SqlTimelineMarks
 from gramstack.storage.transaction import Writer
 from gramstack.storage.webhooks import SqlWebhookStore
 
