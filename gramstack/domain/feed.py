@@ -45,9 +45,11 @@ _NONE_PULLED = b"[]"
 # The largest page, plus one to know whether there is more.
 TIMELINE_CACHED = MAX_LIMIT + 1
 _TIMELINE_ENCODER = msgspec.msgpack.Encoder()
-# Per worker, the lists of a few hundred timelines decoded once: equal
+# Per worker, the lists of the timelines read lately decoded once: equal
 # bytes decode to the same IDs, and a tuple cannot be changed by a reader.
-_decode_timeline = functools.lru_cache(maxsize=1024)(
+# A list is about 4 KiB of int objects: 256 of them keep a worker's heap
+# within a megabyte.
+_decode_timeline = functools.lru_cache(maxsize=256)(
     msgspec.msgpack.Decoder(tuple[int, ...]).decode
 )
 
