@@ -49,9 +49,7 @@ _TIMELINE_ENCODER = msgspec.msgpack.Encoder()
 # bytes decode to the same IDs, and a tuple cannot be changed by a reader.
 # A list is about 4 KiB of int objects: 256 of them keep a worker's heap
 # within a megabyte.
-_decode_timeline = functools.lru_cache(maxsize=256)(
-    msgspec.msgpack.Decoder(tuple[int, ...]).decode
-)
+_decode_timeline = functools.lru_cache(maxsize=256)(msgspec.msgpack.Decoder(tuple[int, ...]).decode)
 
 
 async def pulled_followees(b: Backends, viewer: int) -> list[int]:
