@@ -99,8 +99,8 @@ async def _lookup(
     # A page's owners repeat (twenty posts by a handful of accounts): each
     # key is made once. Its posts are distinct, and a repeat would only
     # overwrite its own entry.
-    # (A comprehension is a function call of its own, even over nothing:
-    # the kinds a call does not ask for are skipped, not iterated.)
+    # (A key builder is a call of its own, even over nothing: the kinds a
+    # call does not ask for are skipped.)
     user_keys = keys.user_keys(dict.fromkeys(users)) if users else _NONE
     media_keys = keys.media_keys(media) if media else _NONE
     like_keys = follow_keys = _NONE
@@ -202,7 +202,19 @@ async def media_views(
 def _views(
     media: Sequence[MediaRecord], owners: Mapping[int, UserRecord], liked: set[int]
 ) -> list[MediaView]:
-    return [MediaView(m, owners[m.owner_id], m.id in liked) for m in media if m.owner_id in owners]
+    """A view of each post whose owner is known, in the order given."""
+    # A loop, as in ``_lookup``: this runs for every post read.
+    views: list[MediaView] = []
+    for m in media:
+        if (owner := owners.get(m.owner_id)) is not None:
+            views.append(MediaView(m, owner, m.id in liked))
+    return views
+
+
+def _others(owner_ids: list[int], viewer: int | None, wanted: bool) -> list[int]:
+    """The owners whose ``followed_by_me`` is asked for: none unless
+    ``wanted``, and never the viewer."""
+    return [o for o in owner_ids if o != viewer] if wanted else []
 
 
 # A post's owner never changes and its ID is never reused, so each worker
@@ -235,9 +247,13 @@ async def _media_views_by_id(
         if (o := remembered(i)) is not None:
             known[o] = None
     owner_ids = list(known)
-    follows = [o for o in owner_ids if o != viewer] if owners_followed else []
     found = await _lookup(
-        b, viewer, media=media_ids, liked=media_ids, users=owner_ids, followed=follows
+        b,
+        viewer,
+        media=media_ids,
+        liked=media_ids,
+        users=owner_ids,
+        followed=_others(owner_ids, viewer, owners_followed),
     )
     posts, owners, followed = found.media, found.users, found.followed
     media: list[MediaRecord] = []
@@ -249,17 +265,13 @@ async def _media_views_by_id(
                 unknown[m.owner_id] = None
     if unknown:
         others = list(unknown)
-        follows = [o for o in others if o != viewer] if owners_followed else []
-        more = await _lookup(b, viewer, users=others, followed=follows)
+        more = await _lookup(
+            b, viewer, users=others, followed=_others(others, viewer, owners_followed)
+        )
         owners = {**owners, **more.users}
         followed = followed | more.followed
         _remember_owners(media)
-    liked = found.liked
-    views: list[MediaView] = []
-    for m in media:
-        if (owner := owners.get(m.owner_id)) is not None:
-            views.append(MediaView(m, owner, m.id in liked))
-    return views, followed
+    return _views(media, owners, found.liked), followed
 
 
 async def media_views_and_follows(
