@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import heapq
+from collections.abc import Sequence
 
 import msgspec
 
@@ -82,16 +83,22 @@ async def newest_timeline_ids(b: Backends, region: RegionalStore, viewer: int) -
     return _decode_timeline(cached) if cached else ()
 
 
+def _from_newest(newest: Sequence[int], kept: int, after: int | None, n: int) -> list[int] | None:
+    """The ``n`` newest of a cached list of the ``kept`` newest IDs (fewer:
+    all there are) below ``after``; None when the list does not reach that
+    far and the store must be read."""
+    below = list(newest[:n]) if after is None else [i for i in newest if i < after][:n]
+    return below if len(below) >= n or len(newest) < kept else None
+
+
 async def _timeline_ids(
     b: Backends, region: RegionalStore, viewer: int, after: int | None, n: int
 ) -> list[int]:
     """``viewer``'s ``n`` newest timeline IDs below ``after``: from the
     cached newest list when it reaches that far, else one store read."""
     newest = await newest_timeline_ids(b, region, viewer)
-    below = list(newest[:n] if after is None else [i for i in newest if i < after][:n])
-    if len(below) >= n or len(newest) < TIMELINE_CACHED:
-        return below
-    return await region.timeline_page(viewer, after, n)
+    found = _from_newest(newest, TIMELINE_CACHED, after, n)
+    return found if found is not None else await region.timeline_page(viewer, after, n)
 
 
 async def _recent_ids(
@@ -99,10 +106,9 @@ async def _recent_ids(
 ) -> list[int]:
     """``author``'s ``n`` newest media IDs below ``after``: from the cached
     newest list when it reaches that far, else one indexed store read."""
-    newest = await newest_media_ids(b, author, viewer)
-    below = [i for i in newest if after is None or i < after]
-    if len(below) >= n or len(newest) < FIRST_PAGE:
-        return below[:n]
+    found = _from_newest(await newest_media_ids(b, author, viewer), FIRST_PAGE, after, n)
+    if found is not None:
+        return found
     records = await b.store.media.user_media_page(author, after, n, viewer=viewer)
     return [m.id for m in records]
 
