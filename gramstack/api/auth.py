@@ -30,13 +30,6 @@ COOKIE_OPT_IN_HEADER = "x-session-cookie"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def _backends(request: Request) -> Backends:
-    # ``request.app.state.backends``, read from the dict the app's State
-    # wraps: State's ``__getattr__`` is a Python call, on every request.
-    backends: Backends = request.scope["app"].state._state["backends"]
-    return backends
-
-
 def _authorization(request: Request) -> str | None:
     """The first Authorization header, as ``request.headers.get`` finds it
     (ASGI header names are lowercase bytes), without building the
@@ -60,7 +53,7 @@ def presented_token(request: Request) -> tuple[str | None, bool]:
     return (cookie, True) if cookie else (None, False)
 
 
-async def viewer(request: Request, *, required: bool) -> int | None:
+async def viewer(request: Request, b: Backends, *, required: bool) -> int | None:
     """The caller's user ID; None for anonymous calls to public endpoints."""
     token, from_cookie = presented_token(request)
     if token is None:
@@ -68,7 +61,7 @@ async def viewer(request: Request, *, required: bool) -> int | None:
             raise Unauthorized("authentication required")
         return None
     try:
-        user_id = await accounts.authenticate(_backends(request), token)
+        user_id = await accounts.authenticate(b, token)
     except Unauthorized:
         if from_cookie and not required:
             return None  # a stale browser cookie on a public page

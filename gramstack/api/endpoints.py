@@ -85,7 +85,8 @@ def json_response(value: object, status: int = 200) -> Response:
 
 
 def backends(request: Request) -> Backends:
-    # As ``auth._backends``: without State's ``__getattr__``.
+    # ``request.app.state.backends``, read from the dict the app's State
+    # wraps: State's ``__getattr__`` is a Python call, on every request.
     found: Backends = request.scope["app"].state._state["backends"]
     return found
 
@@ -137,7 +138,7 @@ class _RouteApp:
         if who != "none":
             # ``request.state.viewer``, set in the dict that ``request.state``
             # wraps (the scope's): no State object built on every request.
-            viewer = await auth.viewer(request, required=who == "required")
+            viewer = await auth.viewer(request, backends(request), required=who == "required")
             scope.setdefault("state", {})["viewer"] = viewer
         limit = serving.rate_limit
         if limit is not None:
