@@ -48,30 +48,29 @@ _BOUNDS: tuple[float, ...] = tuple(LATENCY._upper_bounds)
 
 
 class _Pending:
-    """One label set's requests since the last flush."""
+    """One label set's requests since the last flush, and the labelled
+    children they are flushed to (made at the first flush, once:
+    ``labels()`` checks and joins label values under a lock)."""
 
-    __slots__ = ("buckets", "count", "seconds")
+    __slots__ = ("buckets", "children", "count", "seconds")
 
     def __init__(self) -> None:
-        self.count = 0
-        self.seconds = 0.0
-        self.buckets = [0] * len(_BOUNDS)  # per bucket, not cumulative
+        self.children: tuple[Counter, Histogram] | None = None
+        self.clear()
 
     def clear(self) -> None:
         self.count, self.seconds = 0, 0.0
-        self.buckets = [0] * len(_BOUNDS)
+        self.buckets = [0] * len(_BOUNDS)  # per bucket, not cumulative
 
 
 class RouteSamples:
     """Per (method, route template, status): the requests recorded since
-    the last flush, and the labelled children they are flushed to (made
-    once: ``labels()`` checks and joins label values under a lock)."""
+    the last flush."""
 
-    __slots__ = ("_children", "_pending")
+    __slots__ = ("_pending",)
 
     def __init__(self) -> None:
         self._pending: dict[tuple[str, str, int], _Pending] = {}
-        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def record(self, method: str, template: str, status: int, seconds: float) -> None:
         key = (method, template, status)
@@ -87,14 +86,13 @@ class RouteSamples:
         for key, pending in self._pending.items():
             if not pending.count:
                 continue
-            children = self._children.get(key)
-            if children is None:
+            if pending.children is None:
                 method, template, status = key
-                children = self._children[key] = (
+                pending.children = (
                     REQUESTS.labels(method, template, str(status)),
                     LATENCY.labels(method, template),
                 )
-            requests, latency = children
+            requests, latency = pending.children
             requests.inc(pending.count)
             # What ``observe`` does once per request, in bulk: the sum and
             # each bucket are prometheus_client's own values.
